@@ -1,0 +1,79 @@
+# eczema-med-bot. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export RASA_TELEMETRY_ENABLED := false
+export HF_HUB_OFFLINE := 1
+export PYTHONPATH := $(CURDIR)
+
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
+PY310 ?= $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.10.*/bin/python)))
+PY311 ?= $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.11.*/bin/python)))
+VENV := .venv
+RASA_VENV := .venv-rasa
+PY := $(VENV)/bin/python
+RASA := $(RASA_VENV)/bin/rasa
+MODEL := models/eczema.tar.gz
+TRAINING := config.yml domain.yml $(shell find data -type f -name '*.yml' 2>/dev/null)
+
+.PHONY: help setup run test lint unit validate stories chat eval nlu-report kb-audit kb-sync bench purge clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements/actions.txt
+	@test -n "$(PY311)" || { echo "Python 3.11 not found under $(PYENV_ROOT)/versions"; exit 1; }
+	test -x $(PY) || $(PY311) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip wheel
+	$(PY) -m pip install -q -r requirements/actions.txt
+	touch $@
+
+$(RASA_VENV)/.installed: requirements/rasa.txt
+	@test -n "$(PY310)" || { echo "Python 3.10 not found under $(PYENV_ROOT)/versions"; exit 1; }
+	test -x $(RASA_VENV)/bin/python || $(PY310) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/python -m pip install -q --upgrade pip wheel
+	$(RASA_VENV)/bin/python -m pip install -q -r requirements/rasa.txt
+	touch $@
+
+setup: $(VENV)/.installed $(RASA_VENV)/.installed ## Create both environments (first use only)
+
+# Retrains only when the training data, config or domain changed.
+$(MODEL): $(TRAINING) | $(RASA_VENV)/.installed
+	$(RASA) train --data data --config config.yml --domain domain.yml --out models --fixed-model-name eczema
+
+run: setup $(MODEL) ## Serve the bot on 127.0.0.1:5005 (REST), staff inbox on :8000; Ctrl-C stops
+	$(PY) -m bot.stack
+
+chat: setup ## Terminal chat with the bot started by `make run`
+	$(PY) -m bot.chat
+
+lint: setup ## ruff and mypy
+	$(VENV)/bin/ruff check bot actions tests
+	$(VENV)/bin/ruff format --check bot actions tests
+	$(VENV)/bin/mypy bot actions
+
+validate: setup ## rasa data validate --fail-on-warnings
+	$(RASA) data validate --data data --config config.yml --domain domain.yml --fail-on-warnings
+
+unit: setup $(MODEL) ## pytest: every test, servers and browser included
+	$(PY) -m pytest
+
+stories: setup $(MODEL) ## Rasa test stories on the trained model
+	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml --fail-on-prediction-errors --out var/results/core
+
+test: setup $(MODEL) lint validate stories unit ## Set up and run every test
+
+eval: setup $(MODEL) ## End-to-end evaluation through the REST channel (starts the bot if needed)
+	$(PY) -m bot.evaluate
+
+nlu-report: setup ## 5-fold NLU cross-validation with the per-intent table
+	$(RASA) test nlu --data data --config config.yml --cross-validation --folds 5 --out var/results/nlu
+	$(PY) -m bot.nlu_report var/results/nlu
+
+kb-audit: setup ## List facts not reviewed within KB_REVIEW_DAYS (default 365)
+	$(PY) -m bot.knowledge.audit
+
+kb-sync: setup ## Regenerate data/nlu/drug_names.yml from the knowledge base
+	$(PY) -m bot.knowledge.export
+
+clean: ## Remove trained models, caches and local data
+	rm -rf models var .pytest_cache .mypy_cache .ruff_cache

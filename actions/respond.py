@@ -1,0 +1,55 @@
+"""The one custom action: every user turn goes through the assistant (safety screen first)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.assistant import Turn
+from bot.service import get_assistant
+
+
+def turn_from_tracker(tracker: Tracker) -> Turn:
+    message = tracker.latest_message or {}
+    intent = (message.get("intent") or {}).get("name")
+    confidence = float((message.get("intent") or {}).get("confidence") or 0.0)
+    if intent == "nlu_fallback":
+        ranking = [r for r in message.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
+        intent, confidence = (ranking[0]["name"], float(ranking[0]["confidence"])) if ranking else (None, 0.0)
+    events = tracker.events or []
+    transcript = tuple(
+        {"role": "user" if e["event"] == "user" else "bot", "text": e.get("text") or ""}
+        for e in events
+        if e.get("event") in ("user", "bot") and e.get("text")
+    )
+    return Turn(
+        text=message.get("text") or "",
+        conversation_id=tracker.sender_id,
+        channel=tracker.get_latest_input_channel() or "rest",
+        intent=intent,
+        confidence=confidence,
+        entity_drugs=tuple(str(e["value"]) for e in message.get("entities") or [] if e.get("entity") == "drug"),
+        slot_drug=tracker.get_slot("drug"),
+        slot_topic=tracker.get_slot("topic"),
+        slot_ticket=tracker.get_slot("handoff_ticket"),
+        first_turn=not any(e.get("event") == "bot" for e in events),
+        transcript=transcript[-10:],
+    )
+
+
+class ActionRespond(Action):
+    def name(self) -> str:
+        return "action_respond"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        reply = get_assistant().respond(turn_from_tracker(tracker))
+        for i, text in enumerate(reply.texts):
+            last = i == len(reply.texts) - 1
+            dispatcher.utter_message(text=text, buttons=reply.buttons if last else None)
+        dispatcher.utter_message(json_message=reply.custom)
+        return [SlotSet(name, value) for name, value in reply.slots.items()]

@@ -1,0 +1,1 @@
+"""eczema-med-bot: knowledge base, retrieval, safety screen, handoff and channels."""

@@ -1,0 +1,50 @@
+"""Runs the rasa-sdk action server with the assistant warmed before it accepts requests.
+
+`python -m bot.action_server` (port from ACTION_PORT, default 5055; host from SANIC_HOST, default 127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from functools import partial
+
+from rasa_sdk.endpoint import create_app
+from rasa_sdk.executor import ActionExecutor
+from sanic import Sanic
+from sanic.worker.loader import AppLoader
+
+log = logging.getLogger(__name__)
+
+
+async def _warm_up(app: Sanic) -> None:
+    from bot.service import warm_up
+
+    warm_up()
+
+
+def build_app(actions_package: str = "actions") -> Sanic:
+    """The action server app for one worker process (Sanic re-creates it in each worker)."""
+    executor = ActionExecutor()
+    executor.register_package(actions_package)
+    app = create_app(executor, cors_origins=[])
+    app.register_listener(_warm_up, "before_server_start")
+    return app
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    loader = AppLoader(factory=partial(build_app, "actions"))
+    app = loader.load()
+    app.prepare(
+        host=os.environ.get("SANIC_HOST", "127.0.0.1"),
+        port=int(os.environ.get("ACTION_PORT", "5055")),
+        workers=int(os.environ.get("ACTION_WORKERS", "1")),
+        access_log=False,
+        motd=False,
+    )
+    Sanic.serve(primary=app, app_loader=loader)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,371 @@
+"""The conversation logic: safety first, then an answer from the knowledge base, or an honest "I don't know".
+
+Plain Python that tests call without Rasa; the Rasa action only turns a tracker into a Turn and a Reply into
+messages and slot events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol, Sequence
+
+from bot import answers, replies
+from bot.answers import Answer, display_name
+from bot.knowledge.loader import KnowledgeBase
+from bot.knowledge.schema import GENERAL
+from bot.settings import Settings
+from bot.understanding import (
+    CHITCHAT_INTENTS,
+    GENERAL_INTENTS,
+    TOPIC_INTENTS,
+    sounds_like_comparison,
+    topics_in_text,
+    which_question,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_INPUT_CHARS = 2000
+URGENCY_RANK = {"routine": 0, "urgent": 1, "emergency": 2}
+HOTLINE_REPLY = {"911": "handoff_emergency_911", "988": "handoff_emergency_988", "poison_control": "handoff_emergency_poison"}
+# Below this NLU confidence the intent is only a hint and retrieval decides.
+INTENT_CONFIDENCE = 0.6
+# Retrieval score needed to answer without a confident intent; calibrated on tests/eval (see docs/calibration.md).
+RETRIEVAL_THRESHOLD = 0.55
+# How much better a medicine's fact must score than the threshold to override a general-topic intent.
+GENERAL_MARGIN = 0.1
+
+
+# --- the small interfaces the assistant depends on -------------------------------------------------------
+
+
+class Mention(Protocol):
+    drug_id: str
+    surface: str
+
+
+class NameFinder(Protocol):
+    def find(self, text: str) -> Sequence[Mention]: ...
+
+
+class Verdict(Protocol):
+    category: str
+    urgency: str
+    reason: str
+    hotline: str | None
+
+
+class Screen(Protocol):
+    def screen(
+        self, text: str, *, intent: str | None, confidence: float, drugs: Sequence[str], context_drug: str | None = None
+    ) -> Verdict | None: ...
+
+
+class Ticket(Protocol):
+    id: str
+    urgency: str
+    status: str
+
+
+class TicketStore(Protocol):
+    def create_ticket(
+        self, conversation_id: str, channel: str, urgency: str, reason: str, message: str, transcript: list[dict[str, str]]
+    ) -> Ticket: ...
+
+    def add_message(self, ticket_id: str, text: str) -> None: ...
+
+    def open_ticket_for(self, conversation_id: str) -> Ticket | None: ...
+
+
+class Hit(Protocol):
+    score: float
+
+    @property
+    def ref(self) -> Any: ...
+
+
+class Searcher(Protocol):
+    def search(self, question: str, drugs: Sequence[str] = (), top_k: int = 3) -> Sequence[Hit]: ...
+
+
+# --- input and output ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What the assistant needs to know about one user message and the conversation so far."""
+
+    text: str
+    conversation_id: str = "anonymous"
+    channel: str = "rest"
+    intent: str | None = None
+    confidence: float = 0.0
+    entity_drugs: tuple[str, ...] = ()
+    slot_drug: str | None = None
+    slot_topic: str | None = None
+    slot_ticket: str | None = None
+    first_turn: bool = False
+    transcript: tuple[dict[str, str], ...] = ()
+
+
+@dataclass
+class Reply:
+    """Texts to send, the custom message of the reply contract, buttons and slot updates."""
+
+    kind: str
+    texts: list[str]
+    data: dict[str, Any] = field(default_factory=dict)
+    buttons: list[dict[str, str]] = field(default_factory=list)
+    slots: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def custom(self) -> dict[str, Any]:
+        return {"kind": self.kind, **self.data}
+
+
+# --- the assistant ----------------------------------------------------------------------------------------------
+
+
+class Assistant:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        settings: Settings,
+        names: NameFinder,
+        screen: Screen,
+        retriever: Searcher | None,
+        store: TicketStore,
+        response_time: Callable[[str, dt.datetime], str],
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
+    ) -> None:
+        self.kb = kb
+        self.settings = settings
+        self.names = names
+        self.safety = screen
+        self.retriever = retriever
+        self.store = store
+        self.response_time = response_time
+        self.clock = clock
+
+    def _say(self, name: str, turn: Turn, **values: str) -> str:
+        return replies.render(name, self.settings, turn.channel, **values)
+
+    # The entry point --------------------------------------------------------------------------------------------
+
+    def respond(self, turn: Turn) -> Reply:
+        reply = self._respond(turn)
+        if turn.first_turn:
+            disclaimer = self._say("disclaimer", turn)
+            # Emergency wording always comes first; the disclaimer follows it.
+            if reply.kind == "handoff" and reply.data.get("urgency") == "emergency":
+                reply.texts.append(disclaimer)
+            else:
+                reply.texts.insert(0, disclaimer)
+        return reply
+
+    def _respond(self, turn: Turn) -> Reply:
+        text = " ".join(turn.text.split())
+        is_payload = text.startswith("/")
+        if not text:
+            return Reply("chitchat", [self._say("empty", turn)])
+        if len(text) > MAX_INPUT_CHARS:
+            return Reply("abstain", [self._say("too_long", turn)])
+        mentions = [] if is_payload else list(self.names.find(text))
+        known = _unique([m.drug_id for m in mentions if m.drug_id in self.kb.drugs])
+        unknown = [m.surface for m in mentions if m.drug_id.startswith("unknown:")]
+        drugs = known or [d for d in turn.entity_drugs if d in self.kb.drugs and d != GENERAL]
+
+        ticket = self._open_ticket(turn)
+        if not is_payload:
+            verdict = self.safety.screen(
+                text, intent=turn.intent, confidence=turn.confidence, drugs=drugs, context_drug=turn.slot_drug
+            )
+            if verdict is not None:
+                return self._handoff(turn, text, verdict, ticket)
+        reply = self._answer(turn, text, drugs, unknown)
+        if ticket is not None:
+            self._follow_up(ticket, text)
+            reply.texts.append(self._say("handoff_reminder", turn))
+        return reply
+
+    # Safety and handoff ------------------------------------------------------------------------------------
+
+    def _open_ticket(self, turn: Turn) -> Ticket | None:
+        if not turn.slot_ticket:
+            return None
+        try:
+            return self.store.open_ticket_for(turn.conversation_id)
+        except Exception:  # the store being down must not stop the answer
+            log.exception("handoff store unavailable while looking up an open ticket")
+            return None
+
+    def _follow_up(self, ticket: Ticket, text: str) -> None:
+        try:
+            self.store.add_message(ticket.id, text)
+        except Exception:
+            log.exception("could not add a follow-up to ticket %s", ticket.id)
+
+    def _handoff(self, turn: Turn, text: str, verdict: Verdict, ticket: Ticket | None) -> Reply:
+        now = self.clock()
+        if ticket is not None and URGENCY_RANK[verdict.urgency] <= URGENCY_RANK[ticket.urgency]:
+            self._follow_up(ticket, text)
+            wording = self._say("handoff_followup", turn, response_time=self.response_time(ticket.urgency, now))
+            return Reply("handoff", [wording], {"ticket_id": ticket.id, "urgency": ticket.urgency})
+        ticket_id: str | None = None
+        try:
+            created = self.store.create_ticket(
+                turn.conversation_id, turn.channel, verdict.urgency, verdict.reason, text, [*turn.transcript][-10:]
+            )
+            ticket_id = created.id
+        except Exception:
+            log.exception("handoff ticket could not be stored")
+        if verdict.urgency == "emergency":
+            wording = self._say(HOTLINE_REPLY.get(verdict.hotline or "911", "handoff_emergency_911"), turn)
+        else:
+            name = f"handoff_{verdict.urgency}"
+            wording = self._say(name, turn, response_time=self.response_time(verdict.urgency, now))
+        data = {
+            "ticket_id": ticket_id,
+            "urgency": verdict.urgency,
+            "hotline": verdict.hotline,
+            "clinic_phone": self.settings.clinic_phone,
+        }
+        return Reply("handoff", [wording], data, slots={"handoff_ticket": ticket_id})
+
+    # Answers -------------------------------------------------------------------------------------------------
+
+    def _answer(self, turn: Turn, text: str, drugs: list[str], unknown: list[str]) -> Reply:
+        intent = turn.intent if turn.confidence >= INTENT_CONFIDENCE else None
+        if intent in CHITCHAT_INTENTS and not drugs:
+            return Reply("chitchat", [self._say(CHITCHAT_INTENTS[intent], turn)])
+        if intent == "out_of_scope" and not drugs:
+            return Reply("abstain", [self._say("out_of_scope", turn)], {"reason": "out_of_scope"})
+        if intent == "delete_my_data" and not drugs:
+            return Reply("chitchat", [self._say("capabilities", turn)])
+        if unknown and not drugs:
+            return Reply("abstain", [self._say("unknown_medicine", turn, medicine=unknown[0])], {"reason": "unknown_medicine"})
+
+        if turn.intent == "ask_which" or (not drugs and intent is None and which_question(text) and "which" in text.lower()):
+            attribute = which_question(text)
+            found = answers.which(self.kb, attribute) if attribute else None
+            if found:
+                return self._reply_answer(found)
+        if intent in GENERAL_INTENTS and not drugs:
+            return self._general(text, GENERAL_INTENTS[intent])
+
+        topics = self._topics(intent, text, turn)
+        if len(drugs) >= 2 and (intent == "ask_compare" or sounds_like_comparison(text)):
+            found = answers.compare(self.kb, drugs[:3], [t for group in topics for t in group] or ["what_is"])
+            if found:
+                return self._reply_answer(found)
+        drug = drugs[0] if drugs else turn.slot_drug if (topics or intent == "inform_drug") else None
+        if drug and drug not in self.kb.drugs:
+            drug = None
+
+        if drug and topics:
+            found = answers.topic_answer(self.kb, drug, topics)
+            if found:
+                return self._reply_answer(found)
+            hit = self._retrieve(text, [drug])
+            if hit is not None:
+                return hit
+            label = answers.TOPIC_LABELS.get(topics[0][0], "that")
+            name = display_name(self.kb.drugs[drug])
+            return Reply("abstain", [self._say("no_fact", turn, topic=label, medicine=name)], {"reason": "no_fact"},
+                         slots={"drug": drug})
+        if drug:
+            found_hit = self._retrieve(text, [drug]) if not _only_names(text, drugs, self.names) else None
+            if found_hit is not None:
+                return found_hit
+            found = answers.topic_answer(self.kb, drug, [("what_is",)])
+            if found:
+                return self._reply_answer(found)
+        if topics and not _has_content(text):
+            return self._clarify(turn, topics[0][0])
+        hit = self._retrieve(text, [])
+        if hit is not None:
+            return hit
+        if topics:
+            return self._clarify(turn, topics[0][0])
+        return Reply("abstain", [self._say("abstain", turn)], {"reason": "low_confidence"})
+
+    def _topics(self, intent: str | None, text: str, turn: Turn) -> list[tuple[str, ...]]:
+        """Wanted topics, each as alternatives: named in the text, else from the intent, else carried over."""
+        named = [(t,) for t in topics_in_text(text)]
+        from_intent = TOPIC_INTENTS.get(intent or "")
+        if from_intent and all(from_intent[0] != n[0] for n in named):
+            named = [from_intent, *named] if len(named) < 2 else named
+        if not named and intent == "inform_drug" and turn.slot_topic:
+            return [(turn.slot_topic,)]
+        return named
+
+    def _general(self, text: str, topic: str) -> Reply:
+        """A general-topic answer, unless retrieval finds a clearly better fact about one medicine."""
+        hits = self.retriever.search(text, top_k=1) if self.retriever else []
+        if hits and hits[0].ref.drug.id != GENERAL and hits[0].score >= RETRIEVAL_THRESHOLD + GENERAL_MARGIN:
+            ref = hits[0].ref
+            found = answers.topic_answer(self.kb, ref.drug.id, [(ref.fact.topic,)])
+        else:
+            found = answers.topic_answer(self.kb, GENERAL, [(topic,)])
+        assert found is not None, f"general topic {topic} has no fact"
+        return self._reply_answer(found)
+
+    def _retrieve(self, text: str, drugs: list[str]) -> Reply | None:
+        if self.retriever is None:
+            return None
+        hits = self.retriever.search(text, drugs=drugs, top_k=1)
+        if not hits or hits[0].score < RETRIEVAL_THRESHOLD:
+            return None
+        ref = hits[0].ref
+        found = answers.topic_answer(self.kb, ref.drug.id, [(ref.fact.topic,)])
+        return self._reply_answer(found) if found else None
+
+    def _clarify(self, turn: Turn, topic: str) -> Reply:
+        buttons = [
+            {"title": display_name(d), "payload": f'/inform_drug{{"drug":"{d.id}"}}'}
+            for d in self.kb.medicines()
+            if answers.find_fact(self.kb, d.id, (topic,))
+        ]
+        return Reply(
+            "clarify", [self._say("clarify_drug", turn)], {"topic": topic}, buttons=buttons, slots={"topic": topic}
+        )
+
+    def _reply_answer(self, found: Answer) -> Reply:
+        data = {"drug": found.drug, "topic": found.topic, "sources": found.sources, "facts": found.fact_keys}
+        slots: dict[str, Any] = {"topic": found.topic}
+        if found.drug:
+            slots["drug"] = found.drug
+        return Reply("answer", list(found.texts), data, slots=slots)
+
+
+def _unique(items: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+# Words that carry no subject of their own in this domain; what is left after them and the topic words
+# decides whether a topic-only question ("what are the side effects?") needs a clarifying question.
+_FILLER = frozenset(
+    "a an and any are be can could do does eczema for from have how i is it its it's me my of on or should "
+    "tell the them there these they this to what when which who why will with you your about take taking "
+    "work works working long fast often given there's".split()
+)
+
+
+def _has_content(text: str) -> bool:
+    words = [w.strip("?.!,'\"") for w in text.lower().split()]
+    return any(w and w not in _FILLER and not _is_topic_word(w) for w in words)
+
+
+def _is_topic_word(word: str) -> bool:
+    return bool(topics_in_text(word)) or word in {"side", "effects", "effect", "labs", "lab", "blood", "tests", "test"}
+
+
+def _only_names(text: str, drugs: Sequence[str], names: NameFinder) -> bool:
+    """True when the message is little more than a medicine's name ("methotrexate?", "what about MTX")."""
+    rest = text.lower()
+    for mention in names.find(text):
+        rest = rest.replace(mention.surface.lower(), " ")
+    words = [w for w in rest.replace("?", " ").split() if w not in {"what", "about", "and", "for", "how", "the", "tell", "me"}]
+    return len(words) <= 1

@@ -1,0 +1,44 @@
+"""Builds the one Assistant a process uses, with real models and stores. Called lazily, warmed at start."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from functools import lru_cache
+
+from bot.assistant import Assistant
+from bot.knowledge.loader import default_knowledge_base
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=1)
+def get_assistant() -> Assistant:
+    from bot import clinic_hours
+    from bot.handoff import open_store
+    from bot.models import get_encoder
+    from bot.nlp import NameMatcher
+    from bot.retrieval import Retriever
+    from bot.safety import SafetyScreen
+
+    settings = Settings.from_env()
+    kb = default_knowledge_base()
+    encoder = get_encoder()
+    immune = {d.id for d in kb.drugs.values() if d.attributes.suppresses_immune}
+    screen = SafetyScreen(encoder, immune_suppressing=immune)
+    retriever = Retriever(kb, encoder, settings.cache_dir / "kb-embeddings.npz")
+
+    def response_time(urgency: str, now: dt.datetime) -> str:
+        return clinic_hours.response_time_text(urgency, now, settings)
+
+    return Assistant(kb, settings, NameMatcher(kb.names()), screen, retriever, open_store(settings), response_time)
+
+
+def warm_up() -> None:
+    """Load models and embed the knowledge base once, before the first message."""
+    assistant = get_assistant()
+    assistant.safety.warm_up()  # type: ignore[attr-defined]
+    assistant.retriever.warm_up()  # type: ignore[union-attr]
+    assistant.names.find("methotrexate")
+    log.info("assistant ready: %d medicines", len(assistant.kb.drugs))

@@ -1,0 +1,98 @@
+"""What a message asks about: intents and wording mapped to knowledge-base topics."""
+
+from __future__ import annotations
+
+import re
+
+# Rasa intent -> the knowledge-base topics it asks for, most specific first.
+TOPIC_INTENTS: dict[str, tuple[str, ...]] = {
+    "ask_what_is": ("what_is",),
+    "ask_mechanism": ("mechanism",),
+    "ask_administration": ("administration",),
+    "ask_onset": ("onset",),
+    "ask_monitoring": ("monitoring",),
+    "ask_side_effects": ("side_effects", "safety_warnings"),
+    "ask_pregnancy": ("pregnancy",),
+    "ask_immune": ("immune",),
+    "ask_approval": ("approval",),
+    "ask_duration": ("duration",),
+    "ask_interactions": ("interactions",),
+    "ask_recommendation": ("guidelines", "what_is"),
+}
+
+# Intents about systemic medicines in general -> a topic of the "general" pseudo-medicine.
+GENERAL_INTENTS: dict[str, str] = {
+    "ask_systemic_overview": "systemic_overview",
+    "ask_when_used": "when_used",
+    "ask_how_they_help": "how_they_help",
+    "ask_immunosuppressants": "immunosuppressants",
+    "ask_biologics": "biologics",
+    "ask_analogy": "analogy",
+    "ask_emerging": "emerging",
+    "ask_key_points": "key_points",
+    "ask_goals": "goals",
+    "ask_read_more": "read_more",
+}
+
+CHITCHAT_INTENTS: dict[str, str] = {
+    "greet": "greet",
+    "goodbye": "goodbye",
+    "thank": "thanks",
+    "bot_challenge": "bot_challenge",
+    "affirm": "affirm",
+    "deny": "affirm",
+}
+
+SAFETY_INTENTS = frozenset(
+    {"report_symptom", "dose_change", "pregnancy_situation", "interaction_personal", "request_human", "emergency"}
+)
+
+# Wording that names a topic, used to find several topics in one message and to check the NLU's pick.
+_TOPIC_WORDS: dict[str, str] = {
+    "side_effects": r"side[\s-]?effects?|adverse|risks?\b|\bs/?e\b",
+    "monitoring": r"\blabs?\b|blood (?:test|work|draw)s?|lab ?work|monitor\w*|blood pressure|folic|check[\s-]?ups?",
+    "administration": r"how (?:is|are) (?:it|they|\w+) (?:given|taken)|how often|pill|shot|inject\w*|by mouth|dos(?:e|ing) schedule",
+    "onset": r"how (?:fast|quick\w*|soon|long (?:until|till|before|does it take))|start(?:s)? (?:to )?work|kick in",
+    "pregnancy": r"pregnan\w*|breast\s?feed\w*|nursing|birth defects?",
+    "immune": r"immune|infections?",
+    "approval": r"approv\w*|\bfda\b|off[\s-]?label|what ages?|how old|babies|toddlers?",
+    "mechanism": r"how (?:does|do) (?:it|they|\w+) work|mechanism|what does (?:it|\w+) block",
+    "duration": r"how long (?:do|will|can|are|is) (?:you|i|people|he|she|they|kids|it)\b.*\b(?:on|stay|take|used)|long[\s-]term|taper\w*",
+    "interactions": r"interact\w*",
+}
+_TOPIC_PATTERNS = {topic: re.compile(rx, re.IGNORECASE) for topic, rx in _TOPIC_WORDS.items()}
+
+
+def topics_in_text(text: str) -> list[str]:
+    """Topics named in the text, in the order they appear."""
+    found: list[tuple[int, str]] = []
+    for topic, pattern in _TOPIC_PATTERNS.items():
+        match = pattern.search(text)
+        if match:
+            found.append((match.start(), topic))
+    return [topic for _, topic in sorted(found)]
+
+
+_COMPARE = re.compile(r"\b(?:vs\.?|versus|compare\w*|difference|better|worse|safer|faster|slower|or)\b", re.I)
+
+
+def sounds_like_comparison(text: str) -> bool:
+    return bool(_COMPARE.search(text))
+
+
+# "which medicines ..." questions answered from structured attributes.
+_WHICH: dict[str, str] = {
+    "not_immune": r"(?:don'?t|do not|doesn'?t|does not|without|not)\s+(?:\w+\s+){0,2}(?:suppress|weaken|lower)\w*|"
+    r"safe for (?:my|the) immune",
+    "immune": r"suppress\w*|weaken\w*|immunosuppress\w*",
+    "injection": r"shots?|inject\w*|needles?",
+    "mouth": r"pills?|tablets?|by mouth|oral\w*|swallow",
+    "fastest": r"fast\w*|quick\w*|soonest|rapid\w*",
+    "approved": r"approv\w*|\bfda\b",
+}
+_WHICH_PATTERNS = {k: re.compile(rx, re.IGNORECASE) for k, rx in _WHICH.items()}
+
+
+def which_question(text: str) -> str | None:
+    """The attribute a "which medicines..." question is about, or None."""
+    return next((k for k, p in _WHICH_PATTERNS.items() if p.search(text)), None)
