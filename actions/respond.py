@@ -37,6 +37,8 @@ def turn_from_tracker(tracker: Tracker) -> Turn:
         slot_ticket=tracker.get_slot("handoff_ticket"),
         first_turn=not any(e.get("event") == "bot" for e in events),
         transcript=transcript[-10:],
+        slot_more=tracker.get_slot("sms_more"),
+        slot_choices=tuple(tracker.get_slot("choices") or ()),
     )
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Protocol, Sequence
 
-from bot import answers, replies
+from bot import answers, replies, sms
 from bot.answers import Answer, display_name
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.schema import GENERAL
@@ -108,6 +109,8 @@ class Turn:
     slot_ticket: str | None = None
     first_turn: bool = False
     transcript: tuple[dict[str, str], ...] = ()
+    slot_more: str | None = None  # SMS: the rest of the last answer, sent on "MORE"
+    slot_choices: tuple[str, ...] = ()  # SMS: payloads of the numbered choices last offered
 
 
 @dataclass
@@ -155,6 +158,10 @@ class Assistant:
     # The entry point --------------------------------------------------------------------------------------------
 
     def respond(self, turn: Turn) -> Reply:
+        if turn.channel == "sms":
+            turn, more = self._sms_shortcut(turn)
+            if more is not None:
+                return more
         reply = self._respond(turn)
         if turn.first_turn:
             disclaimer = self._say("disclaimer", turn)
@@ -163,7 +170,24 @@ class Assistant:
                 reply.texts.append(disclaimer)
             else:
                 reply.texts.insert(0, disclaimer)
+        if turn.channel == "sms":
+            short = sms.form(reply.texts, reply.buttons)
+            reply.texts, reply.buttons = [short.text], []
+            reply.slots.update(sms_more=short.more, choices=short.choices or None)
         return reply
+
+    def _sms_shortcut(self, turn: Turn) -> tuple[Turn, Reply | None]:
+        """SMS "MORE" sends the rest of the last answer; a digit picks one of the numbered choices."""
+        word = turn.text.strip().upper()
+        if word == "MORE" and turn.slot_more:
+            first, rest = sms.split(turn.slot_more)
+            return turn, Reply("continuation", [first], slots={"sms_more": rest})
+        if word.isdigit() and 0 < int(word) <= len(turn.slot_choices):
+            payload = turn.slot_choices[int(word) - 1]
+            match = re.search(r'"drug":\s*"(\w+)"', payload)
+            drugs = (match.group(1),) if match else ()
+            return replace(turn, text=payload, intent="inform_drug", confidence=1.0, entity_drugs=drugs), None
+        return turn, None
 
     def _respond(self, turn: Turn) -> Reply:
         text = " ".join(turn.text.split())
@@ -293,12 +317,12 @@ class Assistant:
 
     def _topics(self, intent: str | None, text: str, turn: Turn) -> list[tuple[str, ...]]:
         """Wanted topics, each as alternatives: named in the text, else from the intent, else carried over."""
-        named = [(t,) for t in topics_in_text(text)]
+        named = [_alternatives(t) for t in topics_in_text(text)]
         from_intent = TOPIC_INTENTS.get(intent or "")
-        if from_intent and all(from_intent[0] != n[0] for n in named):
-            named = [from_intent, *named] if len(named) < 2 else named
+        if from_intent and from_intent not in named and len(named) < 2:
+            named = [from_intent, *named]
         if not named and intent == "inform_drug" and turn.slot_topic:
-            return [(turn.slot_topic,)]
+            return [_alternatives(turn.slot_topic)]
         return named
 
     def _general(self, text: str, topic: str) -> Reply:
@@ -338,6 +362,11 @@ class Assistant:
         if found.drug:
             slots["drug"] = found.drug
         return Reply("answer", list(found.texts), data, slots=slots)
+
+
+def _alternatives(topic: str) -> tuple[str, ...]:
+    """A topic with the fallbacks its intent allows (side effects -> boxed warnings)."""
+    return next((alts for alts in TOPIC_INTENTS.values() if alts[0] == topic), (topic,))
 
 
 def _unique(items: Sequence[str]) -> list[str]:

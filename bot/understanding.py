@@ -52,7 +52,8 @@ _TOPIC_WORDS: dict[str, str] = {
     "side_effects": r"side[\s-]?effects?|adverse|risks?\b|\bs/?e\b",
     "monitoring": r"\blabs?\b|blood (?:test|work|draw)s?|lab ?work|monitor\w*|blood pressure|folic|check[\s-]?ups?",
     "administration": r"how (?:is|are) (?:it|they|\w+) (?:given|taken)|how often|pill|shot|inject\w*|by mouth|dos(?:e|ing) schedule",
-    "onset": r"how (?:fast|quick\w*|soon|long (?:until|till|before|does it take))|start(?:s)? (?:to )?work|kick in",
+    "onset": r"how (?:fast|quick\w*|soon|long (?:until|till|before|does it take))|start(?:s)? (?:to )?work|kick in|"
+    r"\b(?:fast|quick|slow)(?:er|est)\b",
     "pregnancy": r"pregnan\w*|breast\s?feed\w*|nursing|birth defects?",
     "immune": r"immune|infections?",
     "approval": r"approv\w*|\bfda\b|off[\s-]?label|what ages?|how old|babies|toddlers?",

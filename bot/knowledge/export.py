@@ -23,13 +23,14 @@ def render_names(kb: KnowledgeBase) -> str:
     ]
     everything: list[str] = []
     for drug_id, names in sorted(kb.names().items()):
-        others = sorted({n for n in names if n.casefold() != drug_id}, key=str.casefold)
+        others = sorted({n for n in names if n.casefold() != drug_id}, key=lambda n: (n.casefold(), n))
         everything += names
         if others:
             lines += [f"  - synonym: {drug_id}", "    examples: |"]
             lines += [f"      - {name}" for name in others]
     lines += ["  - lookup: drug", "    examples: |"]
-    lines += [f"      - {name}" for name in sorted(set(everything), key=str.casefold)]
+    unique = {n.casefold(): n for n in sorted(everything, key=lambda n: (n.casefold(), n), reverse=True)}
+    lines += [f"      - {name}" for name in sorted(unique.values(), key=lambda n: (n.casefold(), n))]
     return "\n".join(lines) + "\n"
 
 

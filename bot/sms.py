@@ -1,0 +1,49 @@
+"""The SMS form of a reply: one message of at most two segments, "Reply MORE" for the rest, numbered choices."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+SMS_LIMIT = 306  # two GSM-7 segments
+MORE = " Reply MORE for more."
+MAX_CHOICES = 5
+
+
+@dataclass
+class SmsForm:
+    text: str
+    more: str | None = None
+    choices: list[str] = field(default_factory=list)  # payloads, in the order they are numbered
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+
+
+def split(text: str, limit: int = SMS_LIMIT) -> tuple[str, str | None]:
+    """First part (ending in "Reply MORE" when something is left) and the rest, cut between sentences."""
+    if len(text) <= limit:
+        return text, None
+    budget = limit - len(MORE)
+    head: list[str] = []
+    sentences = _sentences(text)
+    for sentence in sentences:
+        if len(" ".join([*head, sentence])) > budget:
+            break
+        head.append(sentence)
+    if not head:  # one very long sentence: cut between words
+        cut = text[:budget].rsplit(" ", 1)[0]
+        return cut + MORE, text[len(cut) :].strip()
+    rest = " ".join(sentences[len(head) :])
+    return " ".join(head) + MORE, rest
+
+
+def form(texts: list[str], buttons: list[dict[str, str]]) -> SmsForm:
+    body = " ".join(texts)
+    choices = buttons[:MAX_CHOICES]
+    if choices:
+        numbered = ", ".join(f"{i} for {b['title']}" for i, b in enumerate(choices, 1))
+        body = f"{body} Reply {numbered}, or type the name."
+    first, rest = split(body)
+    return SmsForm(first, rest, [b["payload"] for b in choices])

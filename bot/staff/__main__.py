@@ -1,0 +1,26 @@
+"""`python -m bot.staff`: the staff inbox and outbox worker on STAFF_HOST:STAFF_PORT.
+
+Defaults: 127.0.0.1:8000.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from bot.settings import Settings
+from bot.staff.app import create_app
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    host = os.environ.get("STAFF_HOST", "127.0.0.1")
+    port = int(os.environ.get("STAFF_PORT", "8000"))
+    app = create_app(Settings.from_env(), run_outbox_worker=True)
+    app.run(host=host, port=port, single_process=True, motd=False, access_log=False)
+
+
+if __name__ == "__main__":
+    main()

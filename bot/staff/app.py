@@ -1,0 +1,221 @@
+"""The staff inbox app: an HTML page at /staff and a Bearer-token JSON API at /staff/api.
+
+Mounting more pages on the same server (the demo patient portal at "/", widget files): build
+them as Sanic blueprints in their own module and pass them in, e.g.
+``create_app(settings, extra_blueprints=[portal_blueprint])``. Their routes get the same security
+headers but not the staff page's CSP or the API's token check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import itertools
+import json
+import logging
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sanic import Blueprint, Request, Sanic
+from sanic.exceptions import SanicException
+from sanic.response import HTTPResponse
+from sanic.response import file as file_response
+from sanic.response import json as json_response
+
+from bot.handoff import (
+    STATUS_FILTERS,
+    HandoffStore,
+    InvalidTransition,
+    StoreUnavailable,
+    TicketNotFound,
+    open_store,
+)
+from bot.outbox import WorkerHandle, start_worker
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+CSP = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+MAX_BODY = 64 * 1024
+_TICKET_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_app_numbers = itertools.count(1)
+T = TypeVar("T")
+
+
+def _error(status: int, code: str, message: str) -> HTTPResponse:
+    return json_response({"error": code, "message": message}, status=status)
+
+
+def _authorized(request: Request, token: str) -> bool:
+    if not token:
+        return False
+    scheme, _, value = (request.headers.get("authorization") or "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(value.strip().encode(), token.encode())
+
+
+def _ticket_id(raw: str) -> str:
+    if not _TICKET_ID.match(raw):
+        raise TicketNotFound(raw)
+    return raw
+
+
+def _json_body(request: Request) -> dict[str, Any]:
+    if not request.body:
+        return {}
+    try:
+        data = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        raise SanicException("request body is not valid JSON", status_code=400) from None
+    if not isinstance(data, dict):
+        raise SanicException("request body must be a JSON object", status_code=400)
+    return data
+
+
+def api_blueprint(settings: Settings) -> Blueprint:
+    """The JSON API; every route requires ``Authorization: Bearer <STAFF_TOKEN>``."""
+    bp = Blueprint("staff_api", url_prefix="/staff/api")
+
+    def store_of(request: Request) -> HandoffStore:
+        store: HandoffStore = request.app.ctx.store
+        return store
+
+    async def call(fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.to_thread(fn, *args)
+
+    @bp.on_request
+    async def require_token(request: Request) -> HTTPResponse | None:
+        if _authorized(request, settings.staff_token):
+            return None
+        response = _error(401, "unauthorized", "A valid staff token is required.")
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    @bp.get("/tickets")
+    async def list_tickets(request: Request) -> HTTPResponse:
+        status = request.args.get("status", "open")
+        if status == "all":
+            wanted: str | None = None
+        elif status in STATUS_FILTERS:
+            wanted = status
+        else:
+            choices = ", ".join([*STATUS_FILTERS, "all"])
+            return _error(400, "bad_status", f"status must be one of: {choices}")
+        tickets = await call(store_of(request).list_tickets, wanted)
+        return json_response([t.to_dict() for t in tickets])
+
+    @bp.post("/tickets/<ticket_id:str>/claim")
+    async def claim(request: Request, ticket_id: str) -> HTTPResponse:
+        staff = _json_body(request).get("staff")
+        if not isinstance(staff, str) or not staff.strip():
+            return _error(400, "bad_request", 'Send {"staff": "<your name>"} to claim a ticket.')
+        ticket = await call(store_of(request).claim, _ticket_id(ticket_id), staff)
+        log.info("ticket %s claimed", ticket.id)
+        return json_response(ticket.to_dict())
+
+    @bp.post("/tickets/<ticket_id:str>/resolve")
+    async def resolve(request: Request, ticket_id: str) -> HTTPResponse:
+        ticket = await call(store_of(request).resolve, _ticket_id(ticket_id))
+        log.info("ticket %s resolved", ticket.id)
+        return json_response(ticket.to_dict())
+
+    return bp
+
+
+def page_blueprint() -> Blueprint:
+    """The inbox page (no data in it; its script fetches tickets with the token) and its files."""
+    bp = Blueprint("staff_page")
+
+    @bp.get("/staff")
+    async def page(request: Request) -> HTTPResponse:
+        return await file_response(
+            STATIC_DIR / "index.html",
+            headers={"Content-Security-Policy": CSP, "Cache-Control": "no-store"},
+        )
+
+    bp.static("/staff/static", STATIC_DIR, name="staff_static")
+    return bp
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: HandoffStore | None = None,
+    extra_blueprints: Sequence[Blueprint] = (),
+    run_outbox_worker: bool = False,
+) -> Sanic:
+    """Build the staff inbox app (nothing starts until the server does).
+
+    store: defaults to open_store(settings), opened when the server starts.
+    extra_blueprints: more routes on the same server (e.g. the patient portal at "/").
+    run_outbox_worker: also deliver staff notifications from this process (``python -m bot.staff``).
+    """
+    app = Sanic(f"staff_inbox_{next(_app_numbers)}")
+    app.config.REQUEST_MAX_SIZE = MAX_BODY
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.ctx.store = store
+    app.ctx.worker = None
+
+    app.blueprint(page_blueprint())
+    app.blueprint(api_blueprint(settings))
+    for bp in extra_blueprints:
+        app.blueprint(bp)
+
+    @app.get("/healthz")
+    async def healthz(request: Request) -> HTTPResponse:
+        return json_response({"status": "ok"})
+
+    @app.before_server_start
+    async def open_resources(app: Sanic) -> None:
+        if not settings.staff_token:
+            log.warning("STAFF_TOKEN is not set: the staff API refuses every request")
+        if app.ctx.store is None:
+            app.ctx.store = await asyncio.to_thread(open_store, settings)
+        if run_outbox_worker:
+            app.ctx.worker = start_worker(app.ctx.store, settings)
+
+    @app.after_server_stop
+    async def close_resources(app: Sanic) -> None:
+        worker: WorkerHandle | None = app.ctx.worker
+        if worker is not None:
+            await asyncio.to_thread(worker.stop)
+
+    @app.on_response
+    async def security_headers(request: Request, response: HTTPResponse) -> None:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if request.path.startswith("/staff/api"):
+            response.headers["Cache-Control"] = "no-store"
+
+    @app.exception(TicketNotFound)
+    async def not_found(request: Request, exc: Exception) -> HTTPResponse:
+        return _error(404, "not_found", "No ticket with that id.")
+
+    @app.exception(InvalidTransition)
+    async def conflict(request: Request, exc: Exception) -> HTTPResponse:
+        return _error(409, "conflict", str(exc))
+
+    @app.exception(StoreUnavailable)
+    async def unavailable(request: Request, exc: Exception) -> HTTPResponse:
+        return _error(503, "store_unavailable", "The ticket store is unreachable; retry shortly.")
+
+    @app.exception(ValueError)
+    async def bad_value(request: Request, exc: Exception) -> HTTPResponse:
+        return _error(400, "bad_request", str(exc))
+
+    @app.exception(SanicException)
+    async def http_error(request: Request, exc: Exception) -> HTTPResponse:
+        status = int(getattr(exc, "status_code", 500) or 500)
+        message = str(exc) if status < 500 else "Internal error."
+        return _error(status, "http_error", message)
+
+    @app.exception(Exception)
+    async def internal(request: Request, exc: Exception) -> HTTPResponse:
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.path)
+        return _error(500, "internal", "Internal error.")
+
+    return app

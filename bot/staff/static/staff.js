@@ -1,0 +1,218 @@
+// Staff inbox. Every piece of ticket text goes into the page with textContent, never innerHTML.
+"use strict";
+
+(() => {
+  const TOKEN_KEY = "staffToken";
+  const NAME_KEY = "staffName";
+  const REFRESH_MS = 20000;
+  const GROUPS = [
+    ["emergency", "Emergency"],
+    ["urgent", "Urgent"],
+    ["routine", "Routine"],
+  ];
+  const ROLE_LABELS = { user: "Patient", bot: "Bot" };
+
+  const $ = (id) => document.getElementById(id);
+  let timer = null;
+
+  class Unauthorized extends Error {}
+
+  function el(tag, options = {}, children = []) {
+    const node = document.createElement(tag);
+    if (options.className) node.className = options.className;
+    if (options.text !== undefined) node.textContent = options.text;
+    for (const [name, value] of Object.entries(options.attrs || {})) node.setAttribute(name, value);
+    for (const child of children) node.append(child);
+    return node;
+  }
+
+  function say(text) {
+    $("status").textContent = text;
+  }
+
+  function formatTime(iso) {
+    const date = new Date(iso);
+    return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+  }
+
+  async function api(path, options = {}) {
+    const token = sessionStorage.getItem(TOKEN_KEY) || "";
+    const headers = { Authorization: `Bearer ${token}` };
+    if (options.body !== undefined) headers["Content-Type"] = "application/json";
+    const response = await fetch(path, {
+      method: options.method || "GET",
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      cache: "no-store",
+    });
+    if (response.status === 401) throw new Unauthorized();
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (_) {
+      data = null;
+    }
+    if (!response.ok) {
+      throw new Error((data && data.message) || `Request failed (HTTP ${response.status}).`);
+    }
+    return data;
+  }
+
+  function renderTicket(ticket) {
+    const received = formatTime(ticket.created_at);
+    const headingId = `ticket-${ticket.id}`;
+    const status = ticket.status === "claimed" ? `claimed by ${ticket.claimed_by}` : ticket.status;
+    const article = el("article", {
+      className: `ticket urgency-${ticket.urgency}`,
+      attrs: { "aria-labelledby": headingId, "data-ticket-id": ticket.id },
+    });
+    article.append(
+      el("h4", { text: ticket.reason || "Handoff", attrs: { id: headingId } }),
+      el("p", { className: "meta" }, [
+        "Received ",
+        el("time", { text: received, attrs: { datetime: ticket.created_at } }),
+        ` · via ${ticket.channel} · ${status}`,
+      ]),
+      el("p", { className: "message", text: ticket.message }),
+    );
+
+    if (ticket.transcript.length) {
+      const list = el("ol", { className: "transcript", attrs: { "aria-label": "Conversation" } });
+      for (const turn of ticket.transcript) {
+        list.append(el("li", {}, [
+          el("span", { className: "role", text: `${ROLE_LABELS[turn.role] || turn.role}: ` }),
+          turn.text,
+        ]));
+      }
+      article.append(el("h5", { text: "Conversation" }), list);
+    }
+    if (ticket.follow_ups.length) {
+      const list = el("ul", { className: "follow-ups", attrs: { "aria-label": "Follow-ups" } });
+      for (const follow of ticket.follow_ups) {
+        list.append(el("li", { text: `${formatTime(follow.created_at)}: ${follow.text}` }));
+      }
+      article.append(el("h5", { text: "Follow-ups" }), list);
+    }
+
+    const what = `${ticket.urgency} ticket "${ticket.reason}" received ${received}`;
+    const claim = el("button", {
+      text: "Claim",
+      attrs: { type: "button", "aria-label": `Claim ${what}` },
+    });
+    claim.disabled = ticket.status !== "open";
+    claim.addEventListener("click", () => claimTicket(ticket));
+    const resolve = el("button", {
+      text: "Resolve",
+      attrs: { type: "button", "aria-label": `Resolve ${what}` },
+    });
+    resolve.addEventListener("click", () => resolveTicket(ticket));
+    article.append(el("div", { className: "actions" }, [claim, resolve]));
+    return article;
+  }
+
+  function render(tickets) {
+    const groups = $("groups");
+    groups.replaceChildren();
+    for (const [urgency, label] of GROUPS) {
+      const mine = tickets.filter((t) => t.urgency === urgency);
+      const section = el("section", {
+        className: "group",
+        attrs: { "aria-labelledby": `group-${urgency}` },
+      });
+      section.append(el("h3", { text: `${label} (${mine.length})`, attrs: { id: `group-${urgency}` } }));
+      if (mine.length) {
+        for (const ticket of mine) section.append(renderTicket(ticket));
+      } else {
+        section.append(el("p", { className: "empty", text: "None." }));
+      }
+      groups.append(section);
+    }
+  }
+
+  async function load() {
+    try {
+      const tickets = await api("/staff/api/tickets?status=active");
+      render(tickets);
+      say(`${tickets.length} open ticket(s). Updated ${new Date().toLocaleTimeString()}.`);
+    } catch (error) {
+      handleError(error);
+    }
+  }
+
+  async function claimTicket(ticket) {
+    const name = $("staff-name").value.trim();
+    if (!name) {
+      say("Enter your name before claiming a ticket.");
+      $("staff-name").focus();
+      return;
+    }
+    sessionStorage.setItem(NAME_KEY, name);
+    try {
+      await api(`/staff/api/tickets/${encodeURIComponent(ticket.id)}/claim`, {
+        method: "POST",
+        body: { staff: name },
+      });
+      say(`Claimed: ${ticket.reason}.`);
+    } catch (error) {
+      handleError(error);
+    }
+    await load();
+  }
+
+  async function resolveTicket(ticket) {
+    try {
+      await api(`/staff/api/tickets/${encodeURIComponent(ticket.id)}/resolve`, { method: "POST" });
+      say(`Resolved: ${ticket.reason}.`);
+    } catch (error) {
+      handleError(error);
+    }
+    await load();
+  }
+
+  function handleError(error) {
+    if (error instanceof Unauthorized) {
+      logout("That staff token was not accepted.");
+    } else {
+      say(error.message || "Something went wrong.");
+    }
+  }
+
+  function showInbox() {
+    $("login").hidden = true;
+    $("session").hidden = false;
+    $("inbox").hidden = false;
+    $("staff-name").value = sessionStorage.getItem(NAME_KEY) || "";
+    if (timer === null) timer = setInterval(load, REFRESH_MS);
+    return load();
+  }
+
+  function logout(message = "") {
+    sessionStorage.removeItem(TOKEN_KEY);
+    if (timer !== null) clearInterval(timer);
+    timer = null;
+    $("groups").replaceChildren();
+    $("inbox").hidden = true;
+    $("session").hidden = true;
+    $("login").hidden = false;
+    $("login-error").textContent = message;
+    say("");
+    $("token").focus();
+  }
+
+  function start() {
+    $("login").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const token = $("token").value.trim();
+      if (!token) return;
+      sessionStorage.setItem(TOKEN_KEY, token);
+      $("token").value = "";
+      $("login-error").textContent = "";
+      showInbox();
+    });
+    $("logout").addEventListener("click", () => logout());
+    $("refresh").addEventListener("click", load);
+    if (sessionStorage.getItem(TOKEN_KEY)) showInbox();
+  }
+
+  start();
+})();
