@@ -77,9 +77,7 @@ def parse_hours(spec: str) -> tuple[Window, ...]:
     for chunk in filter(None, (c.strip() for c in spec.split(";"))):
         match = _WINDOW.match(chunk)
         if not match:
-            raise ValueError(
-                f"clinic hours {spec!r}: expected 'DAYS HH:MM-HH:MM' (Mon=0..Sun=6), got {chunk!r}"
-            )
+            raise ValueError(f"clinic hours {spec!r}: expected 'DAYS HH:MM-HH:MM' (Mon=0..Sun=6), got {chunk!r}")
         opens, closes = _clock(match["open"], spec), _clock(match["close"], spec)
         if closes <= opens:
             raise ValueError(f"clinic hours {spec!r}: closing time must be after opening time")
@@ -96,8 +94,7 @@ def is_open(now: datetime, settings: Settings) -> bool:
     """Whether the clinic is open at this moment (naive datetimes are taken as UTC)."""
     local = _local(now, settings)
     return any(
-        local.weekday() in w.days and w.opens <= local.time() < w.closes
-        for w in parse_hours(settings.clinic_hours)
+        local.weekday() in w.days and w.opens <= local.time() < w.closes for w in parse_hours(settings.clinic_hours)
     )
 
 
@@ -107,11 +104,7 @@ def next_opening(now: datetime, settings: Settings) -> datetime | None:
     windows = parse_hours(settings.clinic_hours)
     for offset in range(8):
         day = local.date() + timedelta(days=offset)
-        starts = sorted(
-            datetime.combine(day, w.opens, tzinfo=local.tzinfo)
-            for w in windows
-            if day.weekday() in w.days
-        )
+        starts = sorted(datetime.combine(day, w.opens, tzinfo=local.tzinfo) for w in windows if day.weekday() in w.days)
         for start in starts:
             if start > local:
                 return start

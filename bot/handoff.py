@@ -196,10 +196,7 @@ class _Cursor:
         if self._pg:
             return sql.replace("?", "%s"), list(params)
         # SQLite keeps UTC timestamps as fixed-width ISO text, so text order is time order.
-        return sql, [
-            _as_utc(p).isoformat(timespec="microseconds") if isinstance(p, datetime) else p
-            for p in params
-        ]
+        return sql, [_as_utc(p).isoformat(timespec="microseconds") if isinstance(p, datetime) else p for p in params]
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         query, args = self._prep(sql, params)
@@ -275,8 +272,7 @@ class HandoffStore:
             where, params = f"WHERE status IN ({_marks(len(wanted))})", list(wanted)
         with self._tx(write=False) as c:
             rows = c.rows(
-                f"SELECT {_TICKET_COLS} FROM handoff_tickets {where} "
-                f"ORDER BY {_URGENCY_RANK}, created_at, id LIMIT ?",
+                f"SELECT {_TICKET_COLS} FROM handoff_tickets {where} ORDER BY {_URGENCY_RANK}, created_at, id LIMIT ?",
                 [*params, int(limit)],
             )
             return self._with_follow_ups(c, [self._ticket(r) for r in rows])
@@ -335,9 +331,7 @@ class HandoffStore:
 
     # -- outbox (used by bot.outbox) ---------------------------------------------------------------
 
-    def claim_outbox(
-        self, now: datetime, limit: int = 10, lease_seconds: float = 120.0
-    ) -> list[OutboxItem]:
+    def claim_outbox(self, now: datetime, limit: int = 10, lease_seconds: float = 120.0) -> list[OutboxItem]:
         """Lease due, unsent notifications so no other worker sends them meanwhile."""
         token = secrets.token_hex(8)
         with self._tx() as c:
@@ -376,8 +370,9 @@ class HandoffStore:
         with self._tx() as c:
             return bool(
                 c.run(
-                    "UPDATE handoff_outbox SET sent_at = ?, lease_token = NULL, lease_until = NULL, "
-                    "last_error = NULL WHERE id = ? AND lease_token = ? AND sent_at IS NULL",
+                    "UPDATE handoff_outbox SET sent_at = ?, lease_token = NULL, "
+                    "lease_until = NULL, last_error = NULL "
+                    "WHERE id = ? AND lease_token = ? AND sent_at IS NULL",
                     (now or self.clock(), item.id, item.lease_token),
                 )
             )
@@ -447,8 +442,7 @@ class HandoffStore:
     def _insert_ticket(c: _Cursor, t: Ticket, enqueue: bool) -> bool:
         """Insert unless the id exists (idempotent); enqueue its notification if inserted."""
         inserted = c.run(
-            f"INSERT INTO handoff_tickets ({_TICKET_COLS}) VALUES ({_marks(13)}) "
-            "ON CONFLICT (id) DO NOTHING",
+            f"INSERT INTO handoff_tickets ({_TICKET_COLS}) VALUES ({_marks(13)}) ON CONFLICT (id) DO NOTHING",
             (
                 t.id,
                 t.conversation_id,
@@ -641,9 +635,7 @@ class PostgresHandoffStore(HandoffStore):
                 self._insert_ticket(s, ticket, enqueue=False)
             log.warning("PostgreSQL unavailable: handoff ticket %s spooled locally", ticket.id)
         else:
-            log.info(
-                "handoff ticket %s opened (urgency=%s, channel=%s)", ticket.id, urgency, channel
-            )
+            log.info("handoff ticket %s opened (urgency=%s, channel=%s)", ticket.id, urgency, channel)
         return ticket
 
     def add_message(self, ticket_id: str, text: str) -> None:
@@ -690,12 +682,9 @@ class PostgresHandoffStore(HandoffStore):
         spool = self._spool()
         with spool._tx(write=False) as s:
             tickets = [
-                spool._ticket(r)
-                for r in s.rows(f"SELECT {_TICKET_COLS} FROM handoff_tickets ORDER BY created_at")
+                spool._ticket(r) for r in s.rows(f"SELECT {_TICKET_COLS} FROM handoff_tickets ORDER BY created_at")
             ]
-            messages = s.rows(
-                "SELECT id, ticket_id, text, created_at FROM handoff_messages ORDER BY created_at"
-            )
+            messages = s.rows("SELECT id, ticket_id, text, created_at FROM handoff_messages ORDER BY created_at")
         if not tickets and not messages:
             return 0
         with self._tx() as c:

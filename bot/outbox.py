@@ -2,9 +2,9 @@
 
 Each ticket's notification row is written with the ticket (``bot.handoff``). Workers lease due
 rows, POST a short summary, and mark the row sent; a failure only schedules a retry with exponential
-backoff, so a webhook or network outage loses nothing. Leases keep two workers from sending the same row. A crash
-between a successful POST and marking the row sent can still repeat that one POST after the lease
-expires, so the payload carries ``ticket_id`` for the receiver to de-duplicate on.
+backoff, so a webhook or network outage loses nothing. Leases keep two workers from sending the
+same row. A crash between a successful POST and marking the row sent can still repeat that one POST
+after the lease expires, so the payload carries ``ticket_id`` for the receiver to de-duplicate on.
 
 The summary names urgency, reason and ticket id only, never the person's words or phone numbers.
 """
@@ -156,11 +156,9 @@ def run_worker(
     while not stop_event.is_set():
         try:
             store.flush_spool()
-            deliver_pending(
-                store, post, clock(), url=url, base_delay=base_delay, max_delay=max_delay
-            )
+            deliver_pending(store, post, clock(), url=url, base_delay=base_delay, max_delay=max_delay)
             if store_down:
-                log.warning("handoff store reachable again")
+                log.info("handoff store reachable again")
             store_down = False
         except StoreUnavailable:
             if not store_down:

@@ -13,9 +13,7 @@ from bot.staff.app import create_app
 
 
 def main() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     host = os.environ.get("STAFF_HOST", "127.0.0.1")
     port = int(os.environ.get("STAFF_PORT", "8000"))
     app = create_app(Settings.from_env(), run_outbox_worker=True)

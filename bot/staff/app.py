@@ -16,11 +16,13 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from sanic import Blueprint, Request, Sanic
+from sanic.config import Config
 from sanic.exceptions import SanicException
-from sanic.response import HTTPResponse
+from sanic.response import BaseHTTPResponse, HTTPResponse
 from sanic.response import file as file_response
 from sanic.response import json as json_response
 
@@ -43,6 +45,7 @@ MAX_BODY = 64 * 1024
 _TICKET_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _app_numbers = itertools.count(1)
 T = TypeVar("T")
+StaffApp = Sanic[Config, SimpleNamespace]
 
 
 def _error(status: int, code: str, message: str) -> HTTPResponse:
@@ -134,7 +137,8 @@ def page_blueprint() -> Blueprint:
     async def page(request: Request) -> HTTPResponse:
         return await file_response(
             STATIC_DIR / "index.html",
-            headers={"Content-Security-Policy": CSP, "Cache-Control": "no-store"},
+            headers={"Content-Security-Policy": CSP},
+            no_store=True,
         )
 
     bp.static("/staff/static", STATIC_DIR, name="staff_static")
@@ -147,14 +151,14 @@ def create_app(
     store: HandoffStore | None = None,
     extra_blueprints: Sequence[Blueprint] = (),
     run_outbox_worker: bool = False,
-) -> Sanic:
+) -> StaffApp:
     """Build the staff inbox app (nothing starts until the server does).
 
     store: defaults to open_store(settings), opened when the server starts.
     extra_blueprints: more routes on the same server (e.g. the patient portal at "/").
     run_outbox_worker: also deliver staff notifications from this process (``python -m bot.staff``).
     """
-    app = Sanic(f"staff_inbox_{next(_app_numbers)}")
+    app: StaffApp = Sanic(f"staff_inbox_{next(_app_numbers)}", configure_logging=False)
     app.config.REQUEST_MAX_SIZE = MAX_BODY
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.ctx.store = store
@@ -170,7 +174,7 @@ def create_app(
         return json_response({"status": "ok"})
 
     @app.before_server_start
-    async def open_resources(app: Sanic) -> None:
+    async def open_resources(app: StaffApp) -> None:
         if not settings.staff_token:
             log.warning("STAFF_TOKEN is not set: the staff API refuses every request")
         if app.ctx.store is None:
@@ -179,13 +183,13 @@ def create_app(
             app.ctx.worker = start_worker(app.ctx.store, settings)
 
     @app.after_server_stop
-    async def close_resources(app: Sanic) -> None:
+    async def close_resources(app: StaffApp) -> None:
         worker: WorkerHandle | None = app.ctx.worker
         if worker is not None:
             await asyncio.to_thread(worker.stop)
 
-    @app.on_response
-    async def security_headers(request: Request, response: HTTPResponse) -> None:
+    @app.middleware("response")
+    async def security_headers(request: Request, response: BaseHTTPResponse) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         if request.path.startswith("/staff/api"):

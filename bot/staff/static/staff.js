@@ -1,4 +1,4 @@
-// Staff inbox. Every piece of ticket text goes into the page with textContent, never innerHTML.
+// Staff inbox. Ticket text only ever reaches the page through textContent, never as markup.
 "use strict";
 
 (() => {

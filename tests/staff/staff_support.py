@@ -1,0 +1,135 @@
+"""Helpers for the staff inbox tests: a real `python -m bot.staff` server on a random port."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bot.handoff import SqliteHandoffStore
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Webhook:
+    url: str = ""
+    received: list[dict[str, Any]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def ticket_ids(self) -> list[str]:
+        with self.lock:
+            return [p.get("ticket_id", "") for p in self.received]
+
+
+@dataclass
+class StaffServer:
+    base_url: str
+    token: str
+    db_path: Path
+    log_path: Path
+    webhook: Webhook
+    process: subprocess.Popen[bytes]
+
+    def store(self) -> SqliteHandoffStore:
+        return SqliteHandoffStore(self.db_path)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(condition: Any, timeout: float = 20.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def start_server(tmp: Path, token: str, webhook: Webhook | None = None) -> StaffServer:
+    webhook = webhook or Webhook()
+    port = free_port()
+    db_path = tmp / "handoff.sqlite"
+    log_path = tmp / "server.log"
+    env = {
+        **os.environ,
+        "STAFF_HOST": "127.0.0.1",
+        "STAFF_PORT": str(port),
+        "STAFF_TOKEN": token,
+        "STAFF_WEBHOOK_URL": webhook.url,
+        "HANDOFF_DB_PATH": str(db_path),
+        "DATABASE_URL": "",
+        "PYTHONUNBUFFERED": "1",
+    }
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.staff"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"staff server exited:\n{log_path.read_text(errors='replace')}")
+        try:
+            return requests.get(f"{base_url}/healthz", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    try:
+        wait_until(healthy, timeout=60, what="the staff server to start")
+    except BaseException:
+        stop_server(process)
+        raise
+    return StaffServer(base_url, token, db_path, log_path, webhook, process)
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def serve_webhook() -> tuple[Webhook, ThreadingHTTPServer]:
+    state = Webhook()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with state.lock:
+                state.received.append(json.loads(body))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    return state, server

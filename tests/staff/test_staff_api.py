@@ -1,0 +1,209 @@
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from staff_support import StaffServer, start_server, stop_server, wait_until
+
+from bot.handoff import Ticket
+from bot.staff.app import STATIC_DIR
+
+pytestmark = pytest.mark.integration
+
+REASON = "fever on methotrexate"
+MESSAGE = "my son is 39C since last night <script>alert(1)</script> call 555-867-5309"
+
+
+def auth(server: StaffServer) -> dict[str, str]:
+    return {"Authorization": f"Bearer {server.token}"}
+
+
+def new_ticket(server: StaffServer, urgency: str = "urgent", reason: str = REASON) -> Ticket:
+    return server.store().create_ticket(
+        f"conv-{secrets.token_hex(4)}",
+        "rest",
+        urgency,
+        reason,
+        MESSAGE,
+        [
+            {"role": "user", "text": "hi"},
+            {"role": "bot", "text": "Hello!"},
+            {"role": "user", "text": MESSAGE},
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong-token"},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Basic c3RhZmY6c3RhZmY="},
+        {"Authorization": "token"},
+    ],
+    ids=["missing", "wrong", "empty", "basic", "no-scheme"],
+)
+def test_api_refuses_without_a_valid_token_and_shows_no_ticket(
+    staff_server: StaffServer, headers: dict[str, str]
+) -> None:
+    ticket = new_ticket(staff_server)
+    base = staff_server.base_url
+    responses = [
+        requests.get(f"{base}/staff/api/tickets", headers=headers, timeout=5),
+        requests.get(f"{base}/staff/api/tickets?status=all", headers=headers, timeout=5),
+        requests.post(
+            f"{base}/staff/api/tickets/{ticket.id}/claim",
+            json={"staff": "x"},
+            headers=headers,
+            timeout=5,
+        ),
+        requests.post(f"{base}/staff/api/tickets/{ticket.id}/resolve", headers=headers, timeout=5),
+    ]
+    for response in responses:
+        assert response.status_code == 401
+        assert response.json()["error"] == "unauthorized"
+        for secret in (ticket.id, REASON, "39C", "555-867"):
+            assert secret not in response.text
+    assert staff_server.store().get_ticket(ticket.id).status == "open"
+
+
+def test_api_lists_open_tickets_by_urgency_with_transcript_and_follow_ups(
+    staff_server: StaffServer,
+) -> None:
+    routine = new_ticket(staff_server, "routine", "missed dose")
+    emergency = new_ticket(staff_server, "emergency", "trouble breathing")
+    staff_server.store().add_message(routine.id, "also: took it 2h late")
+    response = requests.get(
+        f"{staff_server.base_url}/staff/api/tickets?status=open",
+        headers=auth(staff_server),
+        timeout=5,
+    )
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    tickets = {t["id"]: t for t in response.json()}
+    order = [t["id"] for t in response.json()]
+    assert order.index(emergency.id) < order.index(routine.id)
+    assert [t["urgency"] for t in response.json()] == sorted(
+        (t["urgency"] for t in response.json()), key=["emergency", "urgent", "routine"].index
+    )
+    got = tickets[routine.id]
+    assert got["transcript"][2] == {"role": "user", "text": MESSAGE}
+    assert [f["text"] for f in got["follow_ups"]] == ["also: took it 2h late"]
+    assert got["reason"] == "missed dose" and got["channel"] == "rest" and got["status"] == "open"
+
+
+def test_claim_then_resolve(staff_server: StaffServer) -> None:
+    ticket = new_ticket(staff_server)
+    base, headers = f"{staff_server.base_url}/staff/api/tickets", auth(staff_server)
+    claimed = requests.post(f"{base}/{ticket.id}/claim", json={"staff": "Nurse Kim"}, headers=headers, timeout=5)
+    assert claimed.status_code == 200
+    assert (claimed.json()["status"], claimed.json()["claimed_by"]) == ("claimed", "Nurse Kim")
+    other = requests.post(f"{base}/{ticket.id}/claim", json={"staff": "Dr Lee"}, headers=headers, timeout=5)
+    assert other.status_code == 409 and "Nurse Kim" in other.json()["message"]
+    open_ids = [t["id"] for t in requests.get(base, headers=headers, timeout=5).json()]
+    active_ids = [t["id"] for t in requests.get(f"{base}?status=active", headers=headers, timeout=5).json()]
+    assert ticket.id not in open_ids and ticket.id in active_ids
+
+    resolved = requests.post(f"{base}/{ticket.id}/resolve", headers=headers, timeout=5)
+    assert resolved.status_code == 200 and resolved.json()["status"] == "resolved"
+    assert requests.post(f"{base}/{ticket.id}/resolve", headers=headers, timeout=5).status_code == 409
+    active_ids = [t["id"] for t in requests.get(f"{base}?status=active", headers=headers, timeout=5).json()]
+    assert ticket.id not in active_ids
+    assert staff_server.store().get_ticket(ticket.id).status == "resolved"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status"),
+    [
+        ("post", "/staff/api/tickets/{id}/claim", {"data": "{not json"}, 400),
+        ("post", "/staff/api/tickets/{id}/claim", {"data": b"\xff\xfe\x00"}, 400),
+        ("post", "/staff/api/tickets/{id}/claim", {"json": ["Ann"]}, 400),
+        ("post", "/staff/api/tickets/{id}/claim", {"json": {"staff": "   "}}, 400),
+        ("post", "/staff/api/tickets/{id}/claim", {"json": {"staff": 42}}, 400),
+        ("post", "/staff/api/tickets/{id}/claim", {"json": {"staff": "x" * 101}}, 400),
+        ("post", "/staff/api/tickets/{id}/claim", {}, 400),
+        ("post", "/staff/api/tickets/unknown-id/claim", {"json": {"staff": "Ann"}}, 404),
+        ("post", "/staff/api/tickets/unknown-id/resolve", {}, 404),
+        ("post", "/staff/api/tickets/..%2F..%2Fetc/resolve", {}, 404),
+        ("post", "/staff/api/tickets/" + "a" * 200 + "/resolve", {}, 404),
+        ("get", "/staff/api/tickets?status=pending", {}, 400),
+        ("get", "/staff/api/tickets/{id}/claim", {}, 405),
+        ("post", "/staff/api/tickets/{id}/resolve", {"data": "x" * 200_000}, 413),
+        ("get", "/staff/api/nothing-here", {}, 404),
+    ],
+)
+def test_bad_requests_get_a_4xx_json_error(
+    staff_server: StaffServer, method: str, path: str, kwargs: dict[str, object], status: int
+) -> None:
+    ticket = new_ticket(staff_server)
+    url = staff_server.base_url + path.replace("{id}", ticket.id)
+    response = requests.request(method, url, headers=auth(staff_server), timeout=5, **kwargs)  # type: ignore[arg-type]
+    assert response.status_code == status
+    assert "error" in response.json()
+    assert requests.get(f"{staff_server.base_url}/healthz", timeout=5).status_code == 200
+
+
+def test_page_sends_csp_and_has_no_inline_script(staff_server: StaffServer) -> None:
+    response = requests.get(f"{staff_server.base_url}/staff", timeout=5)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    html = response.text
+    scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, re.S | re.I)
+    assert scripts and all("src=" in attrs and not body.strip() for attrs, body in scripts)
+    assert not re.search(r"\son[a-z]+\s*=", html, re.I)
+    assert "Staff token" in html and "Log in" in html
+    for asset, kind in (("staff.js", "javascript"), ("staff.css", "text/css")):
+        got = requests.get(f"{staff_server.base_url}/staff/static/{asset}", timeout=5)
+        assert got.status_code == 200 and kind in got.headers["Content-Type"]
+    assert requests.get(f"{staff_server.base_url}/staff/static/../app.py", timeout=5).status_code == 404
+
+
+def test_script_never_writes_html_from_data() -> None:
+    source = (STATIC_DIR / "staff.js").read_text()
+    assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", source)
+
+
+def test_healthz(staff_server: StaffServer) -> None:
+    response = requests.get(f"{staff_server.base_url}/healthz", timeout=5)
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_server_runs_the_outbox_worker_and_notifies_staff_once(staff_server: StaffServer) -> None:
+    ticket = new_ticket(staff_server, "emergency", "child swallowed pills")
+    wait_until(lambda: ticket.id in staff_server.webhook.ticket_ids(), what="the notification")
+    wait_until(lambda: staff_server.store().outbox_counts()["pending"] == 0, what="all rows sent")
+    assert staff_server.webhook.ticket_ids().count(ticket.id) == 1
+    payload = next(p for p in staff_server.webhook.received if p["ticket_id"] == ticket.id)
+    assert payload["urgency"] == "emergency" and "39C" not in payload["text"]
+
+
+def test_server_logs_no_message_text_or_token(staff_server: StaffServer) -> None:
+    new_ticket(staff_server)
+    requests.get(f"{staff_server.base_url}/staff/api/tickets", headers=auth(staff_server), timeout=5)
+    log = staff_server.log_text()
+    assert staff_server.token not in log and "39C" not in log and "555-867" not in log
+
+
+@pytest.fixture(scope="module")
+def tokenless_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaffServer]:
+    server = start_server(tmp_path_factory.mktemp("tokenless"), token="")
+    yield server
+    stop_server(server.process)
+
+
+def test_without_staff_token_the_api_refuses_everything(tokenless_server: StaffServer) -> None:
+    ticket = new_ticket(tokenless_server)
+    for headers in ({}, {"Authorization": "Bearer "}, {"Authorization": "Bearer anything"}):
+        response = requests.get(f"{tokenless_server.base_url}/staff/api/tickets", headers=headers, timeout=5)
+        assert response.status_code == 401 and ticket.id not in response.text
+    assert re.search(r"WARNING.*STAFF_TOKEN", tokenless_server.log_text())
+
+
+def test_static_dir_has_the_page_files() -> None:
+    assert {p.name for p in Path(STATIC_DIR).iterdir()} >= {"index.html", "staff.js", "staff.css"}

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from staff_support import StaffServer
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+MESSAGE = 'my son has 39C <img src=x onerror="document.title=1"> since last night'
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def log_in(page: Page, server: StaffServer, token: str) -> None:
+    page.goto(f"{server.base_url}/staff")
+    page.get_by_label("Staff token").fill(token)
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_staff_logs_in_sees_the_ticket_and_resolves_it(page: Page, staff_server: StaffServer) -> None:
+    store = staff_server.store()
+    transcript = [
+        {"role": "user", "text": "hello"},
+        {"role": "bot", "text": "Hi! Ask me about eczema medicines."},
+        {"role": "user", "text": MESSAGE},
+    ]
+    urgent = store.create_ticket("browser-1", "rest", "urgent", "Fever on methotrexate <b>now</b>", MESSAGE, transcript)
+    store.add_message(urgent.id, "still hot after paracetamol")
+    store.create_ticket("browser-2", "sms", "emergency", "Trouble breathing", "cant breathe", [])
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    log_in(page, staff_server, staff_server.token)
+
+    card = page.locator("article", has_text="Fever on methotrexate <b>now</b>")
+    expect(card).to_be_visible()
+    expect(card.get_by_text(MESSAGE).first).to_be_visible()  # shown as text, not markup
+    expect(card).to_contain_text("still hot after paracetamol")
+    expect(card).to_contain_text("via rest")
+    assert page.title() == "Staff inbox"  # the onerror handler never ran
+    headings = page.locator("#groups h3").all_text_contents()
+    assert [h.split(" ")[0] for h in headings] == ["Emergency", "Urgent", "Routine"]
+
+    page.get_by_role("button", name=re.compile(r"^Claim urgent ticket")).click()
+    expect(page.get_by_role("status")).to_contain_text("Enter your name")
+    page.get_by_label("Your name").fill("Nurse Kim")
+    page.get_by_role("button", name=re.compile(r"^Claim urgent ticket")).click()
+    expect(card).to_contain_text("claimed by Nurse Kim")
+
+    page.get_by_role("button", name=re.compile(r"^Resolve urgent ticket")).click()
+    expect(page.locator("article", has_text="Fever on methotrexate")).to_have_count(0)
+    expect(page.locator("article", has_text="Trouble breathing")).to_be_visible()
+    assert store.get_ticket(urgent.id).status == "resolved"
+    assert errors == []
+
+
+def test_a_wrong_token_shows_an_error_and_no_tickets(page: Page, staff_server: StaffServer) -> None:
+    staff_server.store().create_ticket("browser-3", "rest", "routine", "Missed dose", "forgot", [])
+    log_in(page, staff_server, "not-the-token")
+    expect(page.get_by_role("alert")).to_contain_text("not accepted")
+    expect(page.get_by_label("Staff token")).to_be_visible()
+    expect(page.locator("article")).to_have_count(0)
+    assert page.evaluate("sessionStorage.getItem('staffToken')") is None
