@@ -34,15 +34,17 @@ def build_app(actions_package: str = "actions") -> Sanic:
 
 def main() -> None:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    host = os.environ.get("SANIC_HOST", "127.0.0.1")
+    port = int(os.environ.get("ACTION_PORT", "5055"))
+    workers = int(os.environ.get("ACTION_WORKERS", "1"))
+    if workers == 1:
+        build_app("actions").run(host=host, port=port, single_process=True, access_log=False, motd=False)
+        return
+    # Each worker warms up before it acknowledges; the first embedding of the knowledge base can be slow.
+    os.environ.setdefault("SANIC_WORKER_ACK_TIMEOUT", "300")
     loader = AppLoader(factory=partial(build_app, "actions"))
     app = loader.load()
-    app.prepare(
-        host=os.environ.get("SANIC_HOST", "127.0.0.1"),
-        port=int(os.environ.get("ACTION_PORT", "5055")),
-        workers=int(os.environ.get("ACTION_WORKERS", "1")),
-        access_log=False,
-        motd=False,
-    )
+    app.prepare(host=host, port=port, workers=workers, access_log=False, motd=False)
     Sanic.serve(primary=app, app_loader=loader)
 
 

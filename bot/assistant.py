@@ -21,8 +21,10 @@ from bot.understanding import (
     CHITCHAT_INTENTS,
     GENERAL_INTENTS,
     TOPIC_INTENTS,
+    asks_for_a_list,
     sounds_like_comparison,
     topics_in_text,
+    uncovered_subject,
     which_question,
 )
 
@@ -31,10 +33,15 @@ log = logging.getLogger(__name__)
 MAX_INPUT_CHARS = 2000
 URGENCY_RANK = {"routine": 0, "urgent": 1, "emergency": 2}
 HOTLINE_REPLY = {"911": "handoff_emergency_911", "988": "handoff_emergency_988", "poison_control": "handoff_emergency_poison"}
+# Retrieval must beat the intent's own fact by this much to change the topic.
+RERANK_MARGIN = 0.1
+RERANK_FLOOR = 0.2
 # Below this NLU confidence the intent is only a hint and retrieval decides.
 INTENT_CONFIDENCE = 0.6
 # Retrieval score needed to answer without a confident intent; calibrated on tests/eval (see docs/calibration.md).
-RETRIEVAL_THRESHOLD = 0.55
+RETRIEVAL_THRESHOLD = 0.5
+# Within one named medicine (names removed from the question) scores are lower; the medicine is already right.
+DRUG_THRESHOLD = 0.3
 # How much better a medicine's fact must score than the threshold to override a general-topic intent.
 GENERAL_MARGIN = 0.1
 
@@ -265,59 +272,70 @@ class Assistant:
         if intent in CHITCHAT_INTENTS and not drugs:
             return Reply("chitchat", [self._say(CHITCHAT_INTENTS[intent], turn)])
         if intent == "out_of_scope" and not drugs:
-            return Reply("abstain", [self._say("out_of_scope", turn)], {"reason": "out_of_scope"})
+            return self._abstain(turn, "out_of_scope")
         if intent == "delete_my_data" and not drugs:
             return Reply("chitchat", [self._say("capabilities", turn)])
-        if unknown and not drugs:
-            return Reply("abstain", [self._say("unknown_medicine", turn, medicine=unknown[0])], {"reason": "unknown_medicine"})
+        if unknown:
+            # Never answer about a medicine the knowledge base doesn't cover, nor how it relates to one it does.
+            return self._abstain(turn, "unknown_medicine", medicine=unknown[0])
+        subject = uncovered_subject(text)
+        if subject:
+            return self._abstain(turn, "not_covered", subject=subject)
 
-        if turn.intent == "ask_which" or (not drugs and intent is None and which_question(text) and "which" in text.lower()):
-            attribute = which_question(text)
-            found = answers.which(self.kb, attribute) if attribute else None
+        wording = self._without_names(text)
+        attribute = which_question(wording)
+        if attribute and not drugs and (turn.intent == "ask_which" or asks_for_a_list(wording)):
+            found = answers.which(self.kb, attribute)
             if found:
                 return self._reply_answer(found)
         if intent in GENERAL_INTENTS and not drugs:
             return self._general(text, GENERAL_INTENTS[intent])
 
-        topics = self._topics(intent, text, turn)
-        if len(drugs) >= 2 and (intent == "ask_compare" or sounds_like_comparison(text)):
+        named = [_alternatives(t) for t in topics_in_text(wording)]
+        topics = self._topics(intent, named, turn)
+        if len(drugs) >= 2 and (intent == "ask_compare" or sounds_like_comparison(wording)):
             found = answers.compare(self.kb, drugs[:3], [t for group in topics for t in group] or ["what_is"])
             if found:
                 return self._reply_answer(found)
         drug = drugs[0] if drugs else turn.slot_drug if (topics or intent == "inform_drug") else None
-        if drug and drug not in self.kb.drugs:
+        if drug not in self.kb.drugs:
             drug = None
 
         if drug and topics:
+            if not named and intent in TOPIC_INTENTS:
+                topics = self._rerank(wording, drug, topics)
             found = answers.topic_answer(self.kb, drug, topics)
             if found:
                 return self._reply_answer(found)
-            hit = self._retrieve(text, [drug])
-            if hit is not None:
-                return hit
             label = answers.TOPIC_LABELS.get(topics[0][0], "that")
-            name = display_name(self.kb.drugs[drug])
-            return Reply("abstain", [self._say("no_fact", turn, topic=label, medicine=name)], {"reason": "no_fact"},
-                         slots={"drug": drug})
+            reply = self._abstain(turn, "no_fact", topic=label, medicine=display_name(self.kb.drugs[drug]))
+            reply.slots["drug"] = drug
+            return reply
         if drug:
-            found_hit = self._retrieve(text, [drug]) if not _only_names(text, drugs, self.names) else None
-            if found_hit is not None:
-                return found_hit
-            found = answers.topic_answer(self.kb, drug, [("what_is",)])
+            hit = None if _only_names(wording) else self._retrieve(wording, [drug], DRUG_THRESHOLD)
+            found = hit or answers.topic_answer(self.kb, drug, [("what_is",)])
             if found:
                 return self._reply_answer(found)
-        if topics and not _has_content(text):
+        if topics and not _has_content(wording):
             return self._clarify(turn, topics[0][0])
-        hit = self._retrieve(text, [])
+        hit = self._retrieve(text, [], RETRIEVAL_THRESHOLD)
         if hit is not None:
-            return hit
+            return self._reply_answer(hit)
         if topics:
             return self._clarify(turn, topics[0][0])
-        return Reply("abstain", [self._say("abstain", turn)], {"reason": "low_confidence"})
+        return self._abstain(turn, "abstain")
 
-    def _topics(self, intent: str | None, text: str, turn: Turn) -> list[tuple[str, ...]]:
+    def _abstain(self, turn: Turn, reason: str, **values: str) -> Reply:
+        return Reply("abstain", [self._say(reason, turn, **values)], {"reason": reason})
+
+    def _without_names(self, text: str) -> str:
+        """The text with medicine names blanked, so a name like "JAK pills" is not read as a topic word."""
+        for mention in self.names.find(text):
+            text = text.replace(mention.surface, " ")
+        return text
+
+    def _topics(self, intent: str | None, named: list[tuple[str, ...]], turn: Turn) -> list[tuple[str, ...]]:
         """Wanted topics, each as alternatives: named in the text, else from the intent, else carried over."""
-        named = [_alternatives(t) for t in topics_in_text(text)]
         from_intent = TOPIC_INTENTS.get(intent or "")
         if from_intent and from_intent not in named and len(named) < 2:
             named = [from_intent, *named]
@@ -325,26 +343,39 @@ class Assistant:
             return [_alternatives(turn.slot_topic)]
         return named
 
+    def _rerank(self, text: str, drug: str, topics: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+        """Check the intent's topic against retrieval within the medicine; a clearly better fact wins."""
+        if self.retriever is None:
+            return topics
+        hits = self.retriever.search(text, drugs=[drug], top_k=20)
+        if not hits:
+            return topics
+        picked = max((h.score for h in hits if h.ref.fact.topic in topics[0]), default=0.0)
+        best = hits[0]
+        if best.ref.fact.topic not in topics[0] and best.score >= RERANK_FLOOR and best.score - picked >= RERANK_MARGIN:
+            return [(best.ref.fact.topic,)]
+        return topics
+
     def _general(self, text: str, topic: str) -> Reply:
         """A general-topic answer, unless retrieval finds a clearly better fact about one medicine."""
         hits = self.retriever.search(text, top_k=1) if self.retriever else []
+        found: Answer | None = None
         if hits and hits[0].ref.drug.id != GENERAL and hits[0].score >= RETRIEVAL_THRESHOLD + GENERAL_MARGIN:
             ref = hits[0].ref
             found = answers.topic_answer(self.kb, ref.drug.id, [(ref.fact.topic,)])
-        else:
-            found = answers.topic_answer(self.kb, GENERAL, [(topic,)])
-        assert found is not None, f"general topic {topic} has no fact"
+        found = found or answers.topic_answer(self.kb, GENERAL, [(topic,)])
+        if found is None:
+            raise LookupError(f"general topic {topic} has no fact")
         return self._reply_answer(found)
 
-    def _retrieve(self, text: str, drugs: list[str]) -> Reply | None:
+    def _retrieve(self, text: str, drugs: list[str], threshold: float) -> Answer | None:
         if self.retriever is None:
             return None
         hits = self.retriever.search(text, drugs=drugs, top_k=1)
-        if not hits or hits[0].score < RETRIEVAL_THRESHOLD:
+        if not hits or hits[0].score < threshold:
             return None
         ref = hits[0].ref
-        found = answers.topic_answer(self.kb, ref.drug.id, [(ref.fact.topic,)])
-        return self._reply_answer(found) if found else None
+        return answers.topic_answer(self.kb, ref.drug.id, [(ref.fact.topic,)])
 
     def _clarify(self, turn: Turn, topic: str) -> Reply:
         buttons = [
@@ -391,10 +422,7 @@ def _is_topic_word(word: str) -> bool:
     return bool(topics_in_text(word)) or word in {"side", "effects", "effect", "labs", "lab", "blood", "tests", "test"}
 
 
-def _only_names(text: str, drugs: Sequence[str], names: NameFinder) -> bool:
-    """True when the message is little more than a medicine's name ("methotrexate?", "what about MTX")."""
-    rest = text.lower()
-    for mention in names.find(text):
-        rest = rest.replace(mention.surface.lower(), " ")
-    words = [w for w in rest.replace("?", " ").split() if w not in {"what", "about", "and", "for", "how", "the", "tell", "me"}]
-    return len(words) <= 1
+def _only_names(wording: str) -> bool:
+    """True when, names aside, the message is only filler ("methotrexate?", "what about MTX")."""
+    words = [w.strip("?.!,") for w in wording.lower().split()]
+    return all(w in _FILLER for w in words if w)

@@ -26,29 +26,35 @@ Urgency = Literal["emergency", "urgent", "routine"]
 # Medicine names
 # ---------------------------------------------------------------------------------------------------------
 
+
+def _name_list(text: str) -> tuple[str, ...]:
+    """Comma-separated names (lines starting with # are comments) -> a tuple of names."""
+    lines = [line for line in text.splitlines() if not line.strip().startswith("#")]
+    return tuple(" ".join(name.split()) for name in " ".join(lines).split(",") if name.strip())
+
+
 # Medicines the knowledge base does not cover. They are recognised only so the bot can say it has no
 # information about them (and so they are never fuzzily mistaken for a covered medicine).
-DEFAULT_UNKNOWN: tuple[str, ...] = (
+DEFAULT_UNKNOWN: tuple[str, ...] = _name_list(
+    """
     # creams and ointments
-    "tacrolimus", "Protopic", "pimecrolimus", "Elidel", "crisaborole", "Eucrisa", "ruxolitinib",
-    "ruxolitinib cream", "Opzelura", "tapinarof", "Vtama", "roflumilast", "Zoryve", "hydrocortisone",
-    "triamcinolone", "Kenalog", "clobetasol", "desonide", "mometasone", "Elocon", "fluocinonide",
-    "betamethasone", "steroid cream", "steroid ointment", "topical steroid", "topical steroids",
-    "mupirocin", "Bactroban", "Vaseline", "Aquaphor", "Eucerin", "CeraVe",
+    tacrolimus, Protopic, pimecrolimus, Elidel, crisaborole, Eucrisa, ruxolitinib, ruxolitinib cream,
+    Opzelura, tapinarof, Vtama, roflumilast, Zoryve, hydrocortisone, triamcinolone, Kenalog, clobetasol,
+    desonide, mometasone, Elocon, fluocinonide, betamethasone, steroid cream, steroid ointment, topical
+    steroid, topical steroids, mupirocin, Bactroban, Vaseline, Aquaphor, Eucerin, CeraVe,
     # pain and fever
-    "Tylenol", "acetaminophen", "paracetamol", "ibuprofen", "Advil", "Motrin", "naproxen", "Aleve",
-    "aspirin",
+    Tylenol, acetaminophen, paracetamol, ibuprofen, Advil, Motrin, naproxen, Aleve, aspirin,
     # allergy
-    "Benadryl", "diphenhydramine", "cetirizine", "Zyrtec", "loratadine", "Claritin", "fexofenadine",
-    "Allegra", "hydroxyzine", "Atarax", "antihistamine", "antihistamines", "montelukast", "Singulair",
-    "omalizumab", "Xolair", "EpiPen", "albuterol", "fluticasone", "Flonase", "budesonide",
+    Benadryl, diphenhydramine, cetirizine, Zyrtec, loratadine, Claritin, fexofenadine, Allegra,
+    hydroxyzine, Atarax, antihistamine, antihistamines, montelukast, Singulair, omalizumab, Xolair,
+    EpiPen, albuterol, fluticasone, Flonase, budesonide,
     # antibiotics and antivirals
-    "antibiotic", "antibiotics", "amoxicillin", "Augmentin", "Bactrim", "trimethoprim",
-    "sulfamethoxazole", "cephalexin", "Keflex", "doxycycline", "clindamycin", "azithromycin",
-    "Zithromax", "acyclovir", "valacyclovir", "Valtrex",
+    antibiotic, antibiotics, amoxicillin, Augmentin, Bactrim, trimethoprim, sulfamethoxazole,
+    cephalexin, Keflex, doxycycline, clindamycin, azithromycin, Zithromax, acyclovir, valacyclovir,
+    Valtrex,
     # other common medicines people ask about
-    "allopurinol", "melatonin", "isotretinoin", "Accutane", "birth control", "tofacitinib", "Xeljanz",
-    "Jakafi",
+    allopurinol, melatonin, isotretinoin, Accutane, birth control, tofacitinib, Xeljanz, Jakafi
+    """
 )
 
 # Words that look like medicine names to an edit-distance comparison but are ordinary English.
@@ -57,9 +63,10 @@ _NEVER_FUZZY: frozenset[str] = frozenset(
     about above after again alive allergy always angry another around asking because before being below
     better between cream creams doctor during either every fever fewer getting having himself herself
     itching itchy medicine medicines months morning mother never normal nothing other others period
-    please pregnant rather really really since sister should steroid steroids still taking their there
+    please pregnant rather really since sister should steroid steroids still taking their there
     these thing things those today tonight under until weeks where which while would wrong years
     injection injections injected injecting infection infections infected swelling swollen
+    cycle cycles cyclist
     """.split()
 )
 
@@ -106,9 +113,7 @@ def _name_fuzzy(input_text: str, pattern_text: str, fuzzy: int = -1) -> bool:
 class NameMatcher:
     """Finds medicine names (exact first, then misspelled) in free text."""
 
-    def __init__(
-        self, names: Mapping[str, Sequence[str]], unknown: Sequence[str] = DEFAULT_UNKNOWN
-    ) -> None:
+    def __init__(self, names: Mapping[str, Sequence[str]], unknown: Sequence[str] = DEFAULT_UNKNOWN) -> None:
         self._nlp = blank_nlp()
         self._exact = PhraseMatcher(self._nlp.vocab, attr="LOWER")
         self._fuzzy = Matcher(self._nlp.vocab, fuzzy_compare=_name_fuzzy)
@@ -129,22 +134,22 @@ class NameMatcher:
             fuzzy_from = 7 if drug_id.startswith("unknown:") else 5
             if any(len(t) >= fuzzy_from and t.isalpha() for t in tokens):
                 pattern: list[dict[str, Any]] = [
-                    {"LOWER": {"FUZZY": t}} if len(t) >= fuzzy_from and t.isalpha() else {"LOWER": t}
-                    for t in tokens
+                    {"LOWER": {"FUZZY": t}} if len(t) >= fuzzy_from and t.isalpha() else {"LOWER": t} for t in tokens
                 ]
                 self._fuzzy.add(key, [pattern])
 
     def find(self, text: str) -> list[Mention]:
         """Medicine mentions ordered by position; overlapping matches resolve to exact, then longest."""
         doc = self._nlp.make_doc(text)
-        exact = [(self._exact.vocab.strings[k], s, e) for k, s, e in self._exact(doc)]
+        strings = self._nlp.vocab.strings
+        exact = [(strings[k], s, e) for k, s, e in self._exact(doc)]
         chosen = _pick_longest(exact)
         taken = {i for _, s, e in chosen for i in range(s, e)}
         fuzzy = []
         for key_id, start, end in self._fuzzy(doc):
             if taken.intersection(range(start, end)):
                 continue
-            key = self._fuzzy.vocab.strings[key_id]
+            key = strings[key_id]
             fuzzy.append((key, start, end, self._distance(key, doc[start:end].text.lower())))
         fuzzy.sort(key=lambda m: (-(m[2] - m[1]), m[3], m[1]))
         picked_fuzzy = _pick_longest([(k, s, e) for k, s, e, _ in fuzzy], presorted=True)
@@ -171,9 +176,7 @@ class NameMatcher:
         )
 
 
-def _pick_longest(
-    matches: Iterable[tuple[str, int, int]], *, presorted: bool = False
-) -> list[tuple[str, int, int]]:
+def _pick_longest(matches: Iterable[tuple[str, int, int]], *, presorted: bool = False) -> list[tuple[str, int, int]]:
     """Non-overlapping matches, longest first (the order given when presorted)."""
     ordered = list(matches) if presorted else sorted(matches, key=lambda m: (m[1] - m[2], m[1]))
     taken: set[int] = set()
@@ -198,7 +201,8 @@ class Category:
 
 
 # Every category a red flag (or an exemplar) can have, with its base urgency and a short reason for staff.
-# The safety screen adjusts urgency by medicine (fever, pregnancy) and adds the hotline.
+# The safety screen adjusts urgency by medicine (fever, pregnancy) and adds the hotline. Between verdicts of
+# the same urgency, the one listed first here wins (more specific first).
 CATEGORIES: dict[str, Category] = {
     "emergency_allergy": Category("emergency", "allergic reaction: swelling of lips, tongue, face or throat"),
     "emergency_breathing": Category("emergency", "cannot breathe"),
@@ -208,9 +212,9 @@ CATEGORIES: dict[str, Category] = {
     "emergency_overdose": Category("emergency", "swallowed pills or took an extra or wrong dose"),
     "emergency_self_harm": Category("emergency", "thoughts of self-harm"),
     "emergency_reported": Category("emergency", "emergency reported"),
+    "blisters_fever": Category("urgent", "blisters with fever"),
     "infection_fever": Category("urgent", "fever or infection on an immune-suppressing medicine"),
     "infection_skin": Category("urgent", "oozing or infected skin"),
-    "blisters_fever": Category("urgent", "blisters with fever"),
     "jaundice_liver": Category("urgent", "yellow skin or eyes, or dark urine"),
     "bleeding": Category("urgent", "bleeding or bruising"),
     "breathing_nonacute": Category("urgent", "breathing trouble (not acute)"),
@@ -229,13 +233,23 @@ CATEGORIES: dict[str, Category] = {
     "request_human": Category("routine", "asked for a person"),
 }
 
-# Medicine words the dose patterns can refer to (names only; misspellings are caught by FUZZY).
-_MED = (
-    "meds|med|medicine|medicines|medication|medications|pill|pills|tablet|tablets|tabs|capsules|shot|shots|"
-    "injection|injections|dose|doses|dosage|treatment|methotrexate|mtx|cyclosporine|ciclosporin|neoral|"
-    "azathioprine|imuran|mycophenolate|cellcept|prednisone|prednisolone|steroids|dupixent|dupilumab|"
-    "rinvoq|upadacitinib|cibinqo|abrocitinib|olumiant|baricitinib|adbry|tralokinumab|ebglyss|lebrikizumab|"
-    "nemluvio|nemolizumab|it|them|this"
+# Names of the clinic's systemic medicines, for patterns that need "a medicine" without the knowledge base
+# (misspellings are caught by FUZZY). The knowledge base's own names go to NameMatcher.
+COMMON_MEDICINE_NAMES: tuple[str, ...] = tuple(
+    """
+    methotrexate mtx trexall otrexup rasuvo xatmep cyclosporine ciclosporin neoral sandimmune gengraf
+    azathioprine imuran azasan mycophenolate cellcept myfortic mmf prednisone prednisolone medrol
+    steroids dupixent dupilumab rinvoq upadacitinib cibinqo abrocitinib olumiant baricitinib adbry
+    tralokinumab ebglyss lebrikizumab nemluvio nemolizumab
+    """.split()
+)
+# Medicine words the dose patterns can refer to.
+_MED = "|".join(
+    [
+        *"meds med medicine medicines medication medications pill pills tablet tablets tabs capsules".split(),
+        *"shot shots injection injections dose doses dosage treatment it them this".split(),
+        *COMMON_MEDICINE_NAMES,
+    ]
 )
 _BREATHE = "breathe|breath|breathing|breth|brethe|breathin|breate|breahte|breathe|brathe"
 _GAP = "_{0,3}"
@@ -251,14 +265,15 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
         f"to|with? {_BREATHE}",
         f"stopped|stop|stops {_BREATHE}",
         "gasping|gasps|choking",
-        "turning|turned|going|gone|lips|lip|face blue",
+        "turning|turned|going|gone|lips|lip|face _{0,2} blue",
         "blue lips|lip|face",
+        "catch _{0,1} breath|breathe",
     ],
     "emergency_allergy": [
-        f"swelling|swollen|swell|swelled|swells|sweling|swolen|puffy|puffing|puffed {_GAP} "
+        f"swelling|swollen|swell|swelled|swells|sweling|swolen|puffy|puffing|puffed|tight|closing {_GAP} "
         "lip|lips|tongue|throat|face|mouth",
         f"lip|lips|tongue|throat|face|mouth {_GAP} swelling|swollen|swell|swelled|swells|sweling|swolen|"
-        "puffy|puffing|puffed|closing|close|closed|tight|tightening|blowing",
+        "puffy|puffing|puffed|closing|close|closed|tight|tightening|blowing|huge|big|fat|thick",
         "anaphylaxis|anaphylactic|anaphalaxis|anaphylaxsis|anaphylatic",
         "epipen|epi|epinephrine|adrenaline",
         f"wheezing|wheezy|wheeze|wheezes|wheezed|wheezin|weezing|wheazing {_GAP} after|since "
@@ -270,46 +285,66 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
         "heart attack",
     ],
     "emergency_seizure": [
-        "seizure|seizures|seizing|seized|siezure|siezures|seizer|sezure|convulsing|convulsions|convulsion|"
-        "convulsed",
+        "seizure|seizures|seizing|seized|siezure|siezures|seizer|sezure|convulsing|convulsions|convulsion|convulsed",
         "having|had|has a? fit",
     ],
     "emergency_fainting": [
-        "fainted|fainting|faints|fainted|passed|passing|pass|blacked|blacking out",
+        "fainted|fainting|faints|fanted|fainthed",
+        "passed|passing|pass|blacked|blacking out",
         "feel|feels|felt|feeling faint",
         "unconscious|unresponsive|collapsed|collapse",
         "wo|wont|won't|cant|ca|can n't|nt|not? wake up",
     ],
     "emergency_overdose": [
-        f"swallowed|swalowed|swallowd|swollowed|swallow|ate|eaten|chewed|downed|eat {_GAP} "
+        f"swallowed|swalowed|swallowd|swollowed|swallow|ate|eaten|chewed|downed|eat|drank|drunk {_GAP} "
         "pills|pill|tablets|tablet|tabs|bottle|capsules|meds|medicine|medication|whole|all|bunch|handful|"
-        "several|#num|methotrexate|mtx|azathioprine|imuran|cyclosporine|mycophenolate|cellcept|prednisone",
+        f"several|few|some|couple|lots|one|#num|{_MED}",
         "whole|entire|full bottle|pack|packet|box|blister|sheet|container|strip|vial",
         "all _{0,2} his|her|my|the|of pills|tablets|tabs|meds|capsules",
         f"got|gotten|getting|get into {_GAP} pills|pill|tablets|bottle|meds|medicine|medication|cabinet|"
         "purse|methotrexate|mtx",
+        "got|gotten|get ahold|hold of",
+        "overdose|overdosed|od|od'd|oded|poisoned|poisoning|poison",
+        "put|stuck|popped _{0,5} in|into his|her|their|my|the mouth",
+        f"bit|bite|biting|chewed|chewing|sucked|sucking|licked|licking {_GAP} {_MED}|capsule|capsules",
+    ],
+    # an extra or wrong dose counts only when said to have happened ("can I take an extra dose?" is a
+    # dose question)
+    "emergency_overdose:dose": [
         f"too many|much {_GAP} pills|pill|tablets|doses|shots|{_MED}",
-        f"took|taken|take|gave|given|give|injected|used|had|did too many|much",
-        f"took|taken|gave|given|injected|administered|had|did|used|accidentally|accidently|mistakenly "
-        f"{_GAP} double|extra|twice|2x|two|2|second|another|wrong|both|doubled|again",
-        f"double|extra|wrong|2nd|second {_MED}",
+        "took|taken|take|gave|given|give|injected|used|had|did too many|much",
+        "took|taken|gave|given|injected|administered|had|did|used|accidentally|accidently|mistakenly "
+        f"{_GAP} double|extra|twice|2x|two|2|another|wrong|both|doubled|again",
+        f"double|extra|wrong {_MED}",
         f"by accident|mistake {_GAP} twice|double|extra|again|two|2",
+        "took|taken|gave|given|injected|did _{0,8} again|twice",
         f"twice|2x|double {_GAP} this|same|in|one week|day|days|today",
         "instead of _{0,3} weekly|week|once",
+        "gave|given|give|took|taken|take|injected|used _{0,5} instead",
         "daily|every instead _{0,2} weekly|week",
-        "overdose|overdosed|od|od'd|oded|poisoned|poisoning|poison",
         "wrong medicine|meds|medication|pills|pill|syringe|pen",
+        "gave|given|give|took|taken|injected|used _{0,6} by mistake|accident",
+        "accidentally|accidently|mistakenly|accidentaly took|taken|gave|given|injected|used|swallowed",
+        "someone|somebody|brother|brothers|sister|sisters|husband|husbands|wife|wifes|mom|moms|dad|dads|"
+        "grandma|grandmas|grandpa|grandpas else|'s|s|else's|elses? _{0,1} "
+        f"{_MED}|prescription",
     ],
     "emergency_self_harm": [
         f"want|wanna|wish|wanted|ready|going|gonna {_GAP} die|dead|disappear",
-        "kill|killing|hurt|hurting|harm|harming|cut|cutting|end|ending myself|myslef|mysef|my",
+        "kill|killing|hurt|hurting|harm|harming|cut|cutting|end|ending myself|myslef|mysef|my|herself|himself|"
+        "themselves|themself|yourself",
         "end|ending _{0,1} it|life|everything all?",
         "kms|kys|unalive",
         "suicide|suicidal|sucidal|suicdal|suicidle|sucide",
-        f"do|does|did n't|nt|not want|wanna _{{0,2}} live|alive|exist|here|wake",
+        "do|does|did n't|nt|not want|wanna _{0,2} live|alive|exist|here|wake",
         "dont|don't|doesnt|doesn't want|wanna _{0,2} live|alive|exist|here",
-        "better off dead|gone",
+        "better off _{0,4} dead|gone|without",
+        "why _{0,3} alive|living|here|born",
+        "done|finished|tired|sick with|of life|living|everything|existing|alive|being",
+        "wish|if _{0,2} was|were|wasnt|wasn't dead|gone|never|born",
         "no reason|point to|in live|living",
+        "not|isnt|isn't|aint|nt|n't worth _{0,1} living|it|alive",
+        "rather|better|should|well _{0,2} be dead",
         "self harm|harming|injury",
         "self-harm|selfharm|self-harming",
     ],
@@ -324,13 +359,11 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
         "chicken pox",
         "sore throat",
         "a|the|bad cold",
-        "sick|ill|unwell",
+        "sick|ill|unwell|lethargic|floppy",
     ],
     "infection_skin": [
-        "oozing|ooze|oozes|oozy|oozed|weeping|weepy|pus|puss|draining|crusty|crusted|crusting|crust|"
-        "honey",
-        f"skin|eczema|rash|patches|sores|spots|cuts|scratches|wounds {_GAP} infected|hot|red|streaks|"
-        "streaking",
+        "oozing|ooze|oozes|oozy|oozed|weeping|weepy|pus|puss|draining|crusty|crusted|crusting|crust|honey",
+        "skin|eczema|rash|patches|sores|spots|cuts|scratches|wounds _{0,4} infected|hot|streaks|streaking",
         "red streaks|streak|lines",
         "hot to the? touch",
     ],
@@ -352,7 +385,8 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
         "coughing|peeing|pooping|throwing|vomiting|spitting up? blood",
         "red|purple|tiny _{0,1} dots|spots|specks",
         "petechiae|purpura",
-        f"pee|urine|poop|stool {_GAP} red|pink|bloody",
+        f"pee|urine|poop|stool|stools|poo {_GAP} red|pink|bloody|black|tarry",
+        "black|tarry poop|stool|stools|poo",
     ],
     "breathing_nonacute": [
         f"short|shortness|out of? {_BREATHE}",
@@ -376,7 +410,9 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
         "peeing|pee|peed less|much",
         "kidney|kidneys pain|hurt|hurts|problem|problems",
     ],
-    "vomiting": [],  # derived: vomiting + a sign that it does not stop
+    "vomiting": [  # also derived: vomiting + a sign that it does not stop
+        "ca|cant|can't|cnt|cannot|wo|wont|wont n't|nt|not? keep _{0,3} down",
+    ],
     "severe_rash": [
         f"skin|rash {_GAP} peeling|peel|peels|peeled|sloughing|coming|falling|blistering",
         f"peeling|blistering|sloughing {_GAP} skin|rash|everywhere|all",
@@ -393,19 +429,19 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
         "breastfeeding|breastfeed|breastfed|breast|nursing|pumping|chestfeeding|bfing",
     ],
     "side_effect_now": [
-        f"red|pink|itchy|swollen|puffy|watery|crusty|goopy|irritated|bloodshot|sore|burning {_GAP} eyes|eye|"
-        "eyelids",
+        f"red|pink|itchy|swollen|puffy|watery|crusty|goopy|irritated|bloodshot|sore|burning {_GAP} eyes|eye|eyelids",
         f"eyes|eye|eyelids {_GAP} red|pink|itchy|swollen|puffy|watery|crusty|goopy|irritated|bloodshot|sore|"
         "burning|gunky",
         "pink eye|eyes",
         "pinkeye|conjunctivitis|conjuctivitis|conjunctivits",
         "injection|shot site|spot",
+        "where _{0,2} injected|inject|injection|shot",
         "cold sore|sores",
         "fever blister|blisters",
         "nausea|nauseous|nauseated|queasy|nausious|nauseus|stomachache|stomach|tummy|diarrhea|diarrhoea",
         "vomiting|vomited|vomit|vomits|throwing|threw|puking|puked|puke|barfing|barfed",
         "headache|headaches|migraine|migraines|dizzy|dizziness",
-        "hair falling|loss|thinning|growth|growing",
+        "hair _{0,2} falling|loss|thinning|growth|growing|fall",
         "tremor|tremors|shaky|shaking|trembling",
         "tired|fatigue|fatigued|exhausted|drowsy",
         "mouth sores|ulcers",
@@ -414,29 +450,33 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
         "sideeffect|sideeffects|side-effects",
         "acne|pimples|breakout|breaking",
         "rash|rashes|bumps|itchy",
-        "blood pressure|bp high|up",
+        "cholesterol|pressure|bp|bloodpressure _{0,3} high|up|elevated|higher|rising|raised",
     ],
     "missed_dose": [
         f"forgot|forget|forgotten|fogot|forgetting|missed|miss|skipped|skip|skipping|missing {_GAP} "
-        f"take|taking|give|giving|{_MED}|week|weeks|day|days",
+        f"take|taking|give|giving|{_MED}|week|weeks|day|days|weekend|yesterday|today|tonight|morning|night|"
+        "monday|tuesday|wednesday|thursday|friday|saturday|sunday|dose|doses",
         f"did|didnt|didn't|do|dont|don't|havent|haven't|have|has|hasnt|hasn't n't|nt|not? take|taken|give|"
         f"given|get|gotten|had {_GAP} {_MED}",
         f"late {_GAP} {_MED}",
         f"{_MED} {_GAP} late|overdue",
+        "#num|few|couple|a|one|two|three days|day|weeks|week late|overdue",
         "ran|run|running out",
     ],
     "dose_change": [
         f"lower|lowering|reduce|reducing|decrease|decreasing|cut|cutting|halve|half|increase|increasing|"
         f"raise|raising|double|bump|change|changing|adjust|adjusting|taper|tapering|wean|weaning|drop|"
-        f"dropping|split|crush {_GAP} dose|doses|dosage|mg|{_MED}",
-        f"stop|stopping|quit|quitting|pause|pausing|hold|holding|skip|skipping|discontinue|come|get|go "
-        f"off? {_GAP} {_MED}",
+        f"dropping|split|crush|space|spread|stretch|extra {_GAP} dose|doses|dosage|mg|{_MED}",
+        f"stop|stopping|quit|quitting|pause|pausing|hold|holding|skip|skipping|discontinue {_GAP} {_MED}",
+        f"come|coming|get|getting|go|going|wean|taper off {_GAP} {_MED}",
+        f"switch|switching|swap|swapping|change|changing {_GAP} from|to|{_MED}",
         "how much _{0,3} take|give|inject",
+        f"give|take|inject|skip|hold|start|keep {_GAP} {_MED} if|when|while|because|before|during",
         "wrong dose|amount",
         "more|less often|frequently",
     ],
     "interaction": [
-        "alcohol|drinking|drink|beer|wine|booze|drunk|grapefruit|weed|marijuana|cannabis|vape",
+        "alcohol|drinking|drink|drinks|beer|beers|wine|booze|drunk|grapefruit|weed|marijuana|cannabis|vape",
         "supplement|supplements|vitamin|vitamins|herbal|herbs|probiotic|probiotics",
         "over the counter",
         "otc",
@@ -462,6 +502,7 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
         f"nurse|doctor|doc|dr|someone|somebody {_GAP} call|contact|phone|ring|reach",
         "need|want a|the|my? nurse|doctor|doc|human|person",
         "appointment|appt",
+        "refill|refills|prescription|rx",
     ],
 }
 
@@ -487,7 +528,8 @@ _TEMP_RE = r"^(9[89]|10[0-7]|3[89]|40|41)([.,]\d+)?(f|c|°f|°c|°)?$"
 def _token_spec(word: str) -> dict[str, Any]:
     gap = re.fullmatch(r"_\{(\d+),(\d+)\}", word)
     if gap:
-        return {"OP": "{%s,%s}" % gap.groups()}
+        low, high = gap.groups()
+        return {"OP": f"{{{low},{high}}}"}
     if word == "_":
         return {}
     optional = word.endswith("?") and len(word) > 1
@@ -525,12 +567,14 @@ def _compile(pattern: str) -> list[list[dict[str, Any]]]:
 
 @dataclass(frozen=True)
 class RedFlag:
-    """A phrase that signals a possible safety problem. ``span`` is (start_char, end_char)."""
+    """A phrase that signals a possible safety problem. ``span`` is (start_char, end_char); ``kind`` names
+    the pattern group when a category has several ("dose" for an extra or wrong dose)."""
 
     category: str
     urgency: Urgency
     reason: str
     span: tuple[int, int]
+    kind: str = ""
 
 
 # Words that make vomiting more than a side effect.
@@ -539,9 +583,30 @@ _PERSISTENT = re.compile(
     r"every (hour|time)|for hours|\d+ times|since (yesterday|last night|this morning)|constantly|over and over|"
     r"again and again|24 ?h|all the time)\b"
 )
-# Words right next to "fever" that make it something else (hay fever, a fever blister is a cold sore).
-_NOT_FEVER_BEFORE = {"hay", "cabin", "scarlet"}
-_NOT_FEVER_AFTER = {"blister", "blisters", "dream", "dreams"}
+# Words right next to a fever/infection word that make it something else ("hay fever", a "fever blister" is
+# a cold sore, a "flu shot" is a vaccine, "a cold sore" is not a cold).
+_NOT_INFECTION_BEFORE = {"hay", "cabin"}
+_NOT_A_CHANGE_BEFORE = {"after", "before", "since", "without", "when", "once"}
+_NOT_INFECTION_AFTER = {
+    "blister",
+    "blisters",
+    "dream",
+    "dreams",
+    "sore",
+    "sores",
+    "shot",
+    "shots",
+    "vaccine",
+    "vaccines",
+    "jab",
+    "jabs",
+    "booster",
+    "boosters",
+    "vax",
+    "vaccination",
+    "season",
+    "weather",
+}
 
 
 class RedFlagMatcher:
@@ -559,17 +624,20 @@ class RedFlagMatcher:
         doc = self._nlp.make_doc(text)
         found: dict[tuple[str, int, int], None] = {}
         for key_id, start, end in self._matcher(doc):
-            category = self._nlp.vocab.strings[key_id]
-            if category == "infection_fever" and not _is_real_fever(doc, start, end):
+            key = self._nlp.vocab.strings[key_id]
+            if key == "infection_fever" and not _is_real_infection(doc, start, end):
                 continue
-            found[(category, start, end)] = None
-        spans = [(c, doc[s:e].start_char, doc[s:e].end_char) for c, s, e in found]
+            if key == "dose_change" and start > 0 and doc[start - 1].lower_ in _NOT_A_CHANGE_BEFORE:
+                continue  # "after stopping cyclosporine" is about what happens, not a request to change
+            found[(key, start, end)] = None
+        spans = [(k, doc[s:e].start_char, doc[s:e].end_char) for k, s, e in found]
         spans += _derived(spans, text.lower())
-        flags = [
-            RedFlag(category, CATEGORIES[category].urgency, CATEGORIES[category].reason, (s, e))
-            for category, s, e in spans
-        ]
-        return sorted(set(flags), key=lambda f: (f.span[0], f.category))
+        flags = []
+        for key, s, e in spans:
+            category, _, kind = key.partition(":")
+            base = CATEGORIES[category]
+            flags.append(RedFlag(category, base.urgency, base.reason, (s, e), kind))
+        return sorted(set(flags), key=lambda f: (f.span[0], f.category, f.kind))
 
     @staticmethod
     def needs_medicine(category: str) -> bool:
@@ -577,10 +645,10 @@ class RedFlagMatcher:
         return category in _NEEDS_MEDICINE
 
 
-def _is_real_fever(doc: Doc, start: int, end: int) -> bool:
+def _is_real_infection(doc: Doc, start: int, end: int) -> bool:
     before = doc[start - 1].lower_ if start > 0 else ""
     after = doc[end].lower_ if end < len(doc) else ""
-    return before not in _NOT_FEVER_BEFORE and after not in _NOT_FEVER_AFTER
+    return before not in _NOT_INFECTION_BEFORE and after not in _NOT_INFECTION_AFTER
 
 
 _FEVER_WORDS = re.compile(r"\b(fever|fevers|feverish|febrile|temp|temperature|chills)\b|\b10[0-5](\.\d)?\b")
@@ -589,14 +657,17 @@ _FEVER_WORDS = re.compile(r"\b(fever|fevers|feverish|febrile|temp|temperature|ch
 def _derived(spans: list[tuple[str, int, int]], lowered: str) -> list[tuple[str, int, int]]:
     """Flags that depend on two signs in one message: blisters with fever, vomiting that won't stop."""
     extra = []
-    blisters = [s for s in spans if s[0] == "severe_rash" and "blist" in lowered[s[1] : s[2]]]
+    blisters = [
+        s
+        for s in spans
+        if (s[0] == "severe_rash" and "blist" in lowered[s[1] : s[2]])
+        or (s[0] == "side_effect_now" and "sore" in lowered[s[1] : s[2]])
+    ]
     fever = [s for s in spans if s[0] == "infection_fever" and _FEVER_WORDS.search(lowered[s[1] : s[2]])]
     if blisters and fever:
         extra.append(("blisters_fever", min(blisters[0][1], fever[0][1]), max(blisters[0][2], fever[0][2])))
     vomit = [
-        s
-        for s in spans
-        if s[0] == "side_effect_now" and re.search(r"vomit|throw|threw|puk|barf", lowered[s[1] : s[2]])
+        s for s in spans if s[0] == "side_effect_now" and re.search(r"vomit|throw|threw|puk|barf", lowered[s[1] : s[2]])
     ]
     if vomit and _PERSISTENT.search(lowered):
         extra.append(("vomiting", vomit[0][1], vomit[0][2]))
@@ -632,15 +703,41 @@ _TIME = [
     "all day|night|morning|week",
     "for|past|few|couple #num|a|few|couple|several|two|three days|day|hours|hour|weeks|nights|mins|minutes",
     "#num days|day|hours|hrs|hr|weeks|wks|nights ago",
-    "after|since my|his|her|their|our|last|today|this|shot|injection|jab|injecting|taking|starting|"
-    "started",
+    "after|since my|his|her|their|our|last|today|this|shot|injection|jab|injecting|taking|starting|started",
     "just|suddenly now|started|began|noticed|took|gave|had|got|found",
     "keeps|keep|wo|wont|won't|not|isnt|isn't|doesnt|doesn't stopping|stop|going|go",
 ]
 _QUESTION_START = {
-    "can", "could", "does", "do", "did", "is", "are", "will", "would", "should", "what", "whats", "what's",
-    "which", "how", "why", "when", "who", "where", "any", "tell", "explain", "list", "info", "information",
-    "define", "may", "might", "must", "shall",
+    "can",
+    "could",
+    "does",
+    "do",
+    "did",
+    "is",
+    "are",
+    "will",
+    "would",
+    "should",
+    "what",
+    "whats",
+    "what's",
+    "which",
+    "how",
+    "why",
+    "when",
+    "who",
+    "where",
+    "any",
+    "tell",
+    "explain",
+    "list",
+    "info",
+    "information",
+    "define",
+    "may",
+    "might",
+    "must",
+    "shall",
 }
 _GENERAL = [
     "cause|causes|caused|causing|risk|risks|risky|chance|chances|likely|likelihood|common|commonly|rare|"
@@ -649,10 +746,21 @@ _GENERAL = [
     "safe|frequent|frequency|percent|percentage|anyone|people|patients|someone|person|kids|children|"
     "make|makes|give|gives",
     "side effect|effects",
-    "what if",
+    "worried|worry|worrying|scared|afraid|concerned|nervous|wondering",
     "in general",
     "look out",
     "you|your",
+]
+
+
+# What-ifs and plans: not happening now ("if my son gets a fever", "she starts methotrexate next month").
+_HYPOTHETICAL = [
+    "if|incase|whenever|suppose|supposing|hypothetically|tomorrow|soon|planning|plan|eventually|future",
+    "in case",
+    "what would",
+    "next week|month|year|time|visit|appointment",
+    "going|about|gonna|planning to? start|begin|try|switch",
+    "will|would|might be? starting|start|begin|beginning",
 ]
 
 
@@ -666,12 +774,17 @@ class Clause:
     general: bool  # has words of a general question (cause, risk, signs, side effects, ...)
     person: bool  # names a person (I, my, son, she, ...)
     state: bool  # a person or body part with a present or recent state ("my son has", "pee is")
-    time: bool  # a time cue ("since", "today", "after my shot", "is having", "has a")
+    time: bool  # a time cue ("since", "today", "after my shot", "right now")
+    hypothetical: bool = False  # "if my son gets a fever", "in case"
 
     @property
     def happening(self) -> bool:
-        """Stated as happening to someone now, rather than asked about in general."""
-        return self.state or self.time or not (self.question or self.general)
+        """Stated as happening to someone now, rather than asked about in general or as a what-if."""
+        if self.time:
+            return True
+        if self.hypothetical:
+            return False
+        return self.state or not (self.question or self.general)
 
 
 @dataclass(frozen=True)
@@ -710,11 +823,18 @@ class CueReader:
         )
         self._matcher.add("TIME", [p for t in _TIME for p in _compile(t)])
         self._matcher.add("GENERAL", [p for t in _GENERAL for p in _compile(t)])
+        self._matcher.add("HYPOTHETICAL", [p for t in _HYPOTHETICAL for p in _compile(t)])
 
     def read(self, text: str) -> Reading:
         doc = self._nlp.make_doc(text)
         bounds = _clause_bounds(doc)
-        marks: dict[str, set[int]] = {"PERSON": set(), "STATE": set(), "TIME": set(), "GENERAL": set()}
+        marks: dict[str, set[int]] = {
+            "PERSON": set(),
+            "STATE": set(),
+            "TIME": set(),
+            "GENERAL": set(),
+            "HYPOTHETICAL": set(),
+        }
         for key_id, start, end in self._matcher(doc):
             label = self._nlp.vocab.strings[key_id]
             # a state belongs to the clause of its verb, the other cues to where they start
@@ -733,6 +853,7 @@ class CueReader:
                     person=bool(marks["PERSON"] & idx),
                     state=bool(marks["STATE"] & idx),
                     time=bool(marks["TIME"] & idx),
+                    hypothetical=bool(marks["HYPOTHETICAL"] & idx),
                 )
             )
         if not clauses:

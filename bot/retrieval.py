@@ -82,9 +82,8 @@ class Retriever:
         texts: list[str] = []
         owners: list[FactRef] = []
         for ref in self.kb.facts():
-            name = ref.drug.name if ref.drug.id != "general" else ""
             for text in (ref.fact.text, *ref.fact.paraphrases):
-                texts.append(f"{name}: {text}" if name else text)
+                texts.append(text)
                 owners.append(ref)
         self._matrix = self.cache.embed(self.encoder, texts)
         self._owners = owners

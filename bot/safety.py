@@ -19,7 +19,17 @@ import numpy as np
 import yaml
 
 from bot.models import Encoder
-from bot.nlp import CATEGORIES, CueReader, Reading, RedFlag, RedFlagMatcher, Urgency
+from bot.nlp import (
+    CATEGORIES,
+    COMMON_MEDICINE_NAMES,
+    DEFAULT_UNKNOWN,
+    CueReader,
+    NameMatcher,
+    Reading,
+    RedFlag,
+    RedFlagMatcher,
+    Urgency,
+)
 
 Hotline = Literal["911", "988", "poison_control"]
 
@@ -29,8 +39,15 @@ URGENCY_RANK: dict[str, int] = {"routine": 0, "urgent": 1, "emergency": 2}
 
 IMMUNE_SUPPRESSING: frozenset[str] = frozenset(
     {
-        "methotrexate", "cyclosporine", "azathioprine", "mycophenolate", "systemic_steroids",
-        "jak_inhibitors", "abrocitinib", "upadacitinib", "baricitinib",
+        "methotrexate",
+        "cyclosporine",
+        "azathioprine",
+        "mycophenolate",
+        "systemic_steroids",
+        "jak_inhibitors",
+        "abrocitinib",
+        "upadacitinib",
+        "baricitinib",
     }
 )
 # Medicines that must not be used in pregnancy / while breastfeeding (clinic deck and updates).
@@ -49,13 +66,19 @@ INTENT_CATEGORIES: dict[str, str] = {
 EMERGENCY_INTENT_CONFIDENCE = 0.8
 INTENT_CONFIDENCE = 0.7
 
-# Semantic match: the best exemplar's cosine must reach SIMILARITY and beat the closest general question by
-# MARGIN. Chosen on tests/eval/safety.yml with all-MiniLM-L6-v2 (tests/test_safety.py::
-# test_semantic_threshold_report prints the sweep): with patterns alone recall was already 100%, so the
-# values are set where the semantic layer adds no false escalation on the eval's general questions while
-# still catching paraphrases the patterns miss (the semantic-only test cases).
-SIMILARITY = 0.72
-MARGIN = 0.06
+# Semantic match (bot/safety_exemplars.yml, all-MiniLM-L6-v2, medicine names masked): the best exemplar's
+# cosine must reach SIMILARITY and beat the closest general question by MARGIN. Calibrated by sweeping
+# SIMILARITY 0.50-0.70 and MARGIN 0.00-0.15 over tests/eval/safety.yml (semantic layer alone, after the
+# same personal/present gating): MARGIN 0.05 still let "my daughter is on dupixent, how often does she need
+# it?" through; 0.55/0.10 is the lowest pair with no false escalation and catches ~3/4 of the safety
+# messages by similarity alone (the patterns catch all of them; similarity is the second net).
+# An emergency must lead the closest non-emergency category by EMERGENCY_LEAD ("I missed my dose" sits
+# close to "I took my dose every day by mistake"); similarity adds an emergency on top of other signals only
+# from STRONG_EMERGENCY, otherwise it is used only when nothing else fired.
+SIMILARITY = 0.55
+MARGIN = 0.10
+EMERGENCY_LEAD = 0.05
+STRONG_EMERGENCY = 0.75
 
 # What a category needs from the message before it counts.
 #   always:    the words alone (self-harm, asking for a person)
@@ -131,8 +154,12 @@ class SafetyScreen:
         *,
         similarity: float = SIMILARITY,
         margin: float = MARGIN,
+        names: NameMatcher | None = None,
     ) -> None:
+        """``names`` (the knowledge base's NameMatcher) lets the semantic layer mask medicine names, so
+        that similarity follows the problem described rather than the medicine named."""
         self._encoder = encoder
+        self._names = names
         self._immune_suppressing = frozenset(immune_suppressing)
         self._exemplars_path = exemplars_path
         self._similarity = similarity
@@ -149,11 +176,14 @@ class SafetyScreen:
             self._flags = RedFlagMatcher()
             self._cues = CueReader()
         if self._encoder is not None and self._vectors is None:
+            if self._names is None:
+                self._names = NameMatcher({"medicine": COMMON_MEDICINE_NAMES}, DEFAULT_UNKNOWN)
             exemplars = load_exemplars(self._exemplars_path)
             self._labels = [c for c, sentences in exemplars.by_category.items() for _ in sentences]
-            texts = [s for sentences in exemplars.by_category.values() for s in sentences]
+            texts = [self._mask(s) for sentences in exemplars.by_category.values() for s in sentences]
             self._vectors = self._encoder.encode(texts)
-            self._general = self._encoder.encode(exemplars.general) if exemplars.general else None
+            general = [self._mask(s) for s in exemplars.general]
+            self._general = self._encoder.encode(general) if general else None
 
     def screen(
         self,
@@ -178,26 +208,35 @@ class SafetyScreen:
 
         categories = [f.category for f in flags if self._flag_counts(f, reading, bool(medicines))]
         categories += _medicine_categories(text, reading, known, unknown)
-        semantic = self.semantic_category(text)
-        if semantic is not None and _meets(requirement(semantic), reading):
-            categories.append(semantic)
         categories += _intent_categories(intent, confidence, reading)
+        # similarity is a fallback for what the patterns and the intent missed, except a strong emergency
+        semantic = self.semantic_match(text)
+        if semantic is not None and meets(requirement(semantic[0]), reading):
+            category, score = semantic
+            if not categories or (category.startswith("emergency_") and score >= STRONG_EMERGENCY):
+                categories.append(category)
 
         verdicts = [self._verdict(c, medicines, text) for c in dict.fromkeys(categories)]
         if not verdicts:
             return None
         return _most_urgent(verdicts)
 
-    def semantic_category(self, text: str) -> str | None:
-        """The exemplar category the text is closest to, if close enough and not closer to a general
-        question; None without an encoder."""
+    def semantic_match(self, text: str) -> tuple[str, float] | None:
+        """The exemplar category the text is closest to and its cosine, if close enough and not closer to a
+        general question; None without an encoder. An emergency must lead the closest other category by
+        EMERGENCY_LEAD, otherwise that other category is taken (routine messages about doses sound alike)."""
         scores = self.similarities(text)
         if scores is None:
             return None
         best, general = scores
-        category, score = max(best.items(), key=lambda kv: kv[1])
+        ranked = sorted(best.items(), key=lambda kv: -kv[1])
+        category, score = ranked[0]
+        if category.startswith("emergency_"):
+            other = next(((c, s) for c, s in ranked if not c.startswith("emergency_")), None)
+            if other is not None and score - other[1] < EMERGENCY_LEAD:
+                category, score = other
         if score >= self._similarity and score - general >= self._margin:
-            return category
+            return category, score
         return None
 
     def similarities(self, text: str) -> tuple[dict[str, float], float] | None:
@@ -205,7 +244,7 @@ class SafetyScreen:
         self.warm_up()
         if self._encoder is None or self._vectors is None:
             return None
-        query = self._encoder.encode([text])[0]
+        query = self._encoder.encode([self._mask(text)])[0]
         sims = self._vectors @ query
         best: dict[str, float] = {}
         for label, sim in zip(self._labels, sims.tolist(), strict=True):
@@ -213,10 +252,20 @@ class SafetyScreen:
         general = float(np.max(self._general @ query)) if self._general is not None else -1.0
         return best, general
 
+    def _mask(self, text: str) -> str:
+        """Medicine names replaced by the word "medicine"."""
+        if self._names is None:
+            return text
+        for mention in reversed([m for m in self._names.find(text) if m.known]):
+            text = f"{text[: mention.start_char]}medicine{text[mention.end_char :]}"
+        return text
+
     def _flag_counts(self, flag: RedFlag, reading: Reading, has_medicine: bool) -> bool:
         if RedFlagMatcher.needs_medicine(flag.category) and not has_medicine:
             return False
         need = requirement(flag.category)
+        if flag.kind == "dose":
+            need = "happening"
         if need == "always":
             return True
         clause = reading.clause_at(flag.span[0])
@@ -252,7 +301,7 @@ class SafetyScreen:
         return Verdict(category, base.urgency, base.reason, hotline)
 
 
-def _meets(need: Requirement, reading: Reading) -> bool:
+def meets(need: Requirement, reading: Reading) -> bool:
     """The requirement judged on the whole message (for signals without a span)."""
     if need == "always":
         return True
@@ -267,9 +316,7 @@ def _meets(need: Requirement, reading: Reading) -> bool:
 _TOGETHER = {"with", "and", "together", "while", "whilst", "combine", "mix", "plus", "same", "on", "&", "w", "+"}
 
 
-def _medicine_categories(
-    text: str, reading: Reading, known: Sequence[str], unknown: Sequence[str]
-) -> list[str]:
+def _medicine_categories(text: str, reading: Reading, known: Sequence[str], unknown: Sequence[str]) -> list[str]:
     """Someone asking about their own medicines: another medicine with this one, or another medicine."""
     if not reading.person:
         return []

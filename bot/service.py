@@ -25,7 +25,13 @@ def get_assistant() -> Assistant:
     settings = Settings.from_env()
     kb = default_knowledge_base()
     encoder = get_encoder()
-    immune = {d.id for d in kb.drugs.values() if d.attributes.suppresses_immune}
+    # The deck: most systemic medicines suppress the immune system (steroids and JAK inhibitors included);
+    # the biologics do not.
+    immune = {
+        d.id
+        for d in kb.drugs.values()
+        if d.attributes.suppresses_immune or d.drug_class in ("steroid", "jak_inhibitor")
+    }
     screen = SafetyScreen(encoder, immune_suppressing=immune)
     retriever = Retriever(kb, encoder, settings.cache_dir / "kb-embeddings.npz")
 

@@ -13,7 +13,7 @@ TOPIC_INTENTS: dict[str, tuple[str, ...]] = {
     "ask_monitoring": ("monitoring",),
     "ask_side_effects": ("side_effects", "safety_warnings"),
     "ask_pregnancy": ("pregnancy",),
-    "ask_immune": ("immune",),
+    "ask_immune": ("immune", "safety_warnings"),
     "ask_approval": ("approval",),
     "ask_duration": ("duration",),
     "ask_interactions": ("interactions",),
@@ -49,11 +49,12 @@ SAFETY_INTENTS = frozenset(
 
 # Wording that names a topic, used to find several topics in one message and to check the NLU's pick.
 _TOPIC_WORDS: dict[str, str] = {
-    "side_effects": r"side[\s-]?effects?|adverse|risks?\b|\bs/?e\b",
+    "side_effects": r"side[\s-]?effects?|adverse|risks?\b|\bs/?e\b|\bcause[sd]?\b|\b(?:raise|lower|increase)s?\b|"
+    r"bone marrow|(?:blood|cell) counts?|white (?:blood )?cells|cholesterol|hair growth|tremors?|nausea",
     "monitoring": r"\blabs?\b|blood (?:test|work|draw)s?|lab ?work|monitor\w*|blood pressure|folic|check[\s-]?ups?",
-    "administration": r"how (?:is|are) (?:it|they|\w+) (?:given|taken)|how often|pill|shot|inject\w*|by mouth|dos(?:e|ing) schedule",
+    "administration": r"how (?:is|are) (?:it|they|\w+) (?:given|taken)|how often|pill or|shot or|inject\w*|by mouth|dos(?:e|ing) schedule",
     "onset": r"how (?:fast|quick\w*|soon|long (?:until|till|before|does it take))|start(?:s)? (?:to )?work|kick in|"
-    r"\b(?:fast|quick|slow)(?:er|est)\b",
+    r"\b(?:fast|quick|slow)(?:er|est)\b|fast[\s-]acting|works? (?:fast|quickly)",
     "pregnancy": r"pregnan\w*|breast\s?feed\w*|nursing|birth defects?",
     "immune": r"immune|infections?",
     "approval": r"approv\w*|\bfda\b|off[\s-]?label|what ages?|how old|babies|toddlers?",
@@ -97,3 +98,29 @@ _WHICH_PATTERNS = {k: re.compile(rx, re.IGNORECASE) for k, rx in _WHICH.items()}
 def which_question(text: str) -> str | None:
     """The attribute a "which medicines..." question is about, or None."""
     return next((k for k, p in _WHICH_PATTERNS.items() if p.search(text)), None)
+
+
+_LIST = re.compile(r"\b(?:which|what)\b.*\b(?:ones?|medicines?|meds|medications?|drugs?|options?)\b|"
+                   r"\bare there (?:any )?(?:shots|pills|injections|medicines|meds)\b|\blist\b", re.I)
+
+
+def asks_for_a_list(text: str) -> bool:
+    """True for questions across the medicines ("are there shots for eczema", "which ones are pills")."""
+    return bool(_LIST.search(text))
+
+
+# Subjects people ask about that the clinic's handouts never cover; they get an honest "not covered".
+_UNCOVERED: dict[str, str] = {
+    "missed or late doses": r"\bmiss(?:ed|ing)? (?:a |the |my |his |her )?(?:dose|shot|pill)|\bforg[eo]t\w*\b|\blate dose",
+    "overdoses": r"overdos\w*|too (?:much|many)",
+    "alcohol": r"\balcohol\b|\bdrink(?:ing)?\b|\bbeer\b|\bwine\b",
+    "vaccines": r"vaccin\w*|immuni[sz]ation|flu shot",
+    "diet and food": r"\bfoods?\b|\bdiet\b|grapefruit",
+    "costs and insurance": r"\bcost\w*|\bprice\b|insurance|copay",
+}
+_UNCOVERED_PATTERNS = {subject: re.compile(rx, re.IGNORECASE) for subject, rx in _UNCOVERED.items()}
+
+
+def uncovered_subject(text: str) -> str | None:
+    """The uncovered subject the text asks about, or None."""
+    return next((subject for subject, p in _UNCOVERED_PATTERNS.items() if p.search(text)), None)

@@ -1,0 +1,78 @@
+"""What the web and SMS channels share: running one bot turn safely and checking incoming text."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import unicodedata
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+log = logging.getLogger(__name__)
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+MAX_MESSAGE_CHARS = 2000
+_ALLOWED_CONTROLS = {"\n", "\r", "\t"}
+
+
+class BadText(ValueError):
+    """Incoming text the bot must not see; the message says why, in words a person understands."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def clean_text(raw: object, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """The user's message as one trimmed line, or BadText (empty, too long, control characters)."""
+    if not isinstance(raw, str):
+        raise BadText("message_missing", 'Send your question as text in the "message" field.')
+    if any(unicodedata.category(ch) == "Cs" for ch in raw):
+        raise BadText("invalid_text", "The message contains characters that are not valid text.")
+    if any(unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS for ch in raw):
+        raise BadText("control_characters", "The message contains control characters. Please type plain text.")
+    text = " ".join(raw.split())
+    if not text:
+        raise BadText("message_empty", "The message is empty. Please type a question.")
+    if len(text) > limit:
+        raise BadText("message_too_long", f"The message is too long. Please keep it under {limit:,} characters.")
+    return text
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    try:
+        return float(raw) if raw else default
+    except ValueError:
+        log.warning("%s=%r is not a number; using %s", name, raw, default)
+        return default
+
+
+async def run_turn(
+    on_new_message: OnNewMessage, text: str, sender_id: str, channel: str, timeout: float
+) -> list[dict[str, Any]]:
+    """Send one message to the bot and return what it said (what it managed to say if it failed or timed out)."""
+    collector = CollectingOutputChannel()
+    message = UserMessage(text, collector, sender_id, input_channel=channel)
+    try:
+        await asyncio.wait_for(on_new_message(message), timeout=timeout)
+    except asyncio.TimeoutError:
+        log.error("%s turn timed out after %.0fs", channel, timeout)
+    except Exception as exc:  # the caller adds the fallback reply; never a 5xx
+        log.error("%s turn failed: %s", channel, type(exc).__name__)
+        log.debug("turn failure", exc_info=True)
+    return list(collector.messages)
+
+
+def fallback_text(clinic_phone: str) -> str:
+    """Said when the bot could not answer: no medical content, only where to get help."""
+    return (
+        f"Sorry, I can't answer right now. Please call the clinic at {clinic_phone}. If this is an emergency, call 911."
+    )
+
+
+def has_reply(messages: list[dict[str, Any]]) -> bool:
+    return any(m.get("text") for m in messages)

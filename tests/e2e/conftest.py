@@ -1,0 +1,66 @@
+"""The whole local stack (action server, staff inbox, Rasa) on free ports, once per test session."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from bot.stack import Ports, Stack
+
+STAFF_TOKEN = "e2e-staff-token"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp("stack")
+    env = {
+        "STAFF_TOKEN": STAFF_TOKEN,
+        "HANDOFF_DB_PATH": str(tmp / "handoff.sqlite"),
+        "TRACKER_DB": str(tmp / "tracker.db"),
+        "DATABASE_URL": "",
+        "STAFF_WEBHOOK_URL": "",
+        "CLINIC_PHONE": "555-0100",
+    }
+    stack = Stack(ports=Ports(free_port(), free_port(), free_port()), env=env, log_dir=tmp / "log")
+    try:
+        stack.start(timeout=300)
+        yield stack
+    finally:
+        stack.stop()
+
+
+class Chat:
+    """One conversation through the REST channel."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.url = f"{stack.rasa_url}/webhooks/rest/webhook"
+        self.sender = f"e2e-{uuid.uuid4().hex[:10]}"
+
+    def send(self, text: str) -> list[dict[str, Any]]:
+        resp = requests.post(self.url, json={"sender": self.sender, "message": text}, timeout=60)
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+
+def customs(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [m["custom"] for m in messages if "custom" in m]
+
+
+def text_of(messages: list[dict[str, Any]]) -> str:
+    return " ".join(m.get("text") or "" for m in messages)
+
+
+@pytest.fixture
+def chat(stack: Stack) -> Chat:
+    return Chat(stack)

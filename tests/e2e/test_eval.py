@@ -1,0 +1,18 @@
+"""The end-to-end evaluation (tests/eval/*.yml and the shared examples) must pass its gates."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.evaluate import SHARED_EXAMPLES, default_paths, evaluate, gates, print_report
+
+pytestmark = pytest.mark.integration
+
+
+def test_evaluation_gates_hold(stack) -> None:  # noqa: ANN001
+    assert SHARED_EXAMPLES.exists(), "the shared example cases are part of the gate"
+    summary, results = evaluate(stack.rasa_url, default_paths())
+    print_report(summary, results)
+    assert not gates(summary), gates(summary)
+    shared = [r for r in results if r.file == SHARED_EXAMPLES.name]
+    assert shared and all(r.passed for r in shared), [r.id for r in shared if not r.passed]
