@@ -163,10 +163,15 @@ Ready.
 Press Ctrl-C to stop.""",
             flush=True,
         )
-        while all(p.poll() is None for p in stack.processes.values()):
+        # A process that exits is reported, the others keep serving (Rasa answers with the clinic phone and
+        # 911 guidance while the action server is down).
+        reported: set[str] = set()
+        while any(p.poll() is None for p in stack.processes.values()):
+            for name, proc in stack.processes.items():
+                if proc.poll() is not None and name not in reported:
+                    reported.add(name)
+                    print(f"warning: {name} exited with code {proc.returncode}; see var/log/{name}.log", file=sys.stderr)
             time.sleep(1)
-        dead = [n for n, p in stack.processes.items() if p.poll() is not None]
-        print(f"stopped: {', '.join(dead)} exited; see var/log/", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\nStopping ...")
