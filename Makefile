@@ -15,7 +15,7 @@ RASA := $(RASA_VENV)/bin/rasa
 MODEL := models/eczema.tar.gz
 TRAINING := config.yml domain.yml $(shell find data -type f -name '*.yml' 2>/dev/null)
 
-.PHONY: help setup run test lint unit validate stories chat eval nlu-report kb-audit kb-sync bench purge clean
+.PHONY: help setup run test lint unit channels validate stories chat eval nlu-report kb-audit kb-sync bench purge clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -27,11 +27,11 @@ $(VENV)/.installed: requirements/actions.txt
 	$(PY) -m pip install -q -r requirements/actions.txt
 	touch $@
 
-$(RASA_VENV)/.installed: requirements/rasa.txt
+$(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa-test.txt
 	@test -n "$(PY310)" || { echo "Python 3.10 not found under $(PYENV_ROOT)/versions"; exit 1; }
 	test -x $(RASA_VENV)/bin/python || $(PY310) -m venv $(RASA_VENV)
 	$(RASA_VENV)/bin/python -m pip install -q --upgrade pip wheel
-	$(RASA_VENV)/bin/python -m pip install -q -r requirements/rasa.txt
+	$(RASA_VENV)/bin/python -m pip install -q -r requirements/rasa.txt -r requirements/rasa-test.txt
 	touch $@
 
 setup: $(VENV)/.installed $(RASA_VENV)/.installed ## Create both environments (first use only)
@@ -54,13 +54,16 @@ lint: setup ## ruff and mypy
 validate: setup ## rasa data validate --fail-on-warnings
 	$(RASA) data validate --data data --config config.yml --domain domain.yml --fail-on-warnings
 
+channels: setup ## Channel tests inside the Rasa environment (REST, web, SMS)
+	$(RASA_VENV)/bin/python -m pytest tests/channels --confcutdir=tests/channels -p no:cacheprovider
+
 unit: setup $(MODEL) ## pytest: every test, servers and browser included
 	$(PY) -m pytest
 
 stories: setup $(MODEL) ## Rasa test stories on the trained model
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml --fail-on-prediction-errors --out var/results/core
 
-test: setup $(MODEL) lint validate stories unit ## Set up and run every test
+test: setup $(MODEL) lint validate stories channels unit ## Set up and run every test
 
 eval: setup $(MODEL) ## End-to-end evaluation through the REST channel (starts the bot if needed)
 	$(PY) -m bot.evaluate

@@ -46,9 +46,7 @@ class ActionRespond(Action):
     def name(self) -> str:
         return "action_respond"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         reply = get_assistant().respond(turn_from_tracker(tracker))
         for i, text in enumerate(reply.texts):
             last = i == len(reply.texts) - 1

@@ -33,7 +33,9 @@ def build_app(actions_package: str = "actions") -> Sanic:
 
 
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     host = os.environ.get("SANIC_HOST", "127.0.0.1")
     port = int(os.environ.get("ACTION_PORT", "5055"))
     workers = int(os.environ.get("ACTION_WORKERS", "1"))

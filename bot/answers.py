@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.schema import GENERAL, Drug, Fact

@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 from bot import answers, replies, sms
 from bot.answers import Answer, display_name
-from bot.knowledge.loader import KnowledgeBase
+from bot.knowledge.loader import FactRef, KnowledgeBase
 from bot.knowledge.schema import GENERAL
 from bot.settings import Settings
 from bot.understanding import (
@@ -32,7 +33,11 @@ log = logging.getLogger(__name__)
 
 MAX_INPUT_CHARS = 2000
 URGENCY_RANK = {"routine": 0, "urgent": 1, "emergency": 2}
-HOTLINE_REPLY = {"911": "handoff_emergency_911", "988": "handoff_emergency_988", "poison_control": "handoff_emergency_poison"}
+HOTLINE_REPLY = {
+    "911": "handoff_emergency_911",
+    "988": "handoff_emergency_988",
+    "poison_control": "handoff_emergency_poison",
+}
 # Retrieval must beat the intent's own fact by this much to change the topic.
 RERANK_MARGIN = 0.1
 RERANK_FLOOR = 0.2
@@ -50,8 +55,10 @@ GENERAL_MARGIN = 0.1
 
 
 class Mention(Protocol):
-    drug_id: str
-    surface: str
+    @property
+    def drug_id(self) -> str: ...
+    @property
+    def surface(self) -> str: ...
 
 
 class NameFinder(Protocol):
@@ -59,10 +66,14 @@ class NameFinder(Protocol):
 
 
 class Verdict(Protocol):
-    category: str
-    urgency: str
-    reason: str
-    hotline: str | None
+    @property
+    def category(self) -> str: ...
+    @property
+    def urgency(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def hotline(self) -> str | None: ...
 
 
 class Screen(Protocol):
@@ -72,14 +83,21 @@ class Screen(Protocol):
 
 
 class Ticket(Protocol):
-    id: str
-    urgency: str
-    status: str
+    @property
+    def id(self) -> str: ...
+    @property
+    def urgency(self) -> str: ...
 
 
 class TicketStore(Protocol):
     def create_ticket(
-        self, conversation_id: str, channel: str, urgency: str, reason: str, message: str, transcript: list[dict[str, str]]
+        self,
+        conversation_id: str,
+        channel: str,
+        urgency: str,
+        reason: str,
+        message: str,
+        transcript: list[dict[str, str]],
     ) -> Ticket: ...
 
     def add_message(self, ticket_id: str, text: str) -> None: ...
@@ -88,10 +106,10 @@ class TicketStore(Protocol):
 
 
 class Hit(Protocol):
-    score: float
-
     @property
-    def ref(self) -> Any: ...
+    def score(self) -> float: ...
+    @property
+    def ref(self) -> FactRef: ...
 
 
 class Searcher(Protocol):

@@ -53,7 +53,9 @@ DEFAULT_UNKNOWN: tuple[str, ...] = _name_list(
     cephalexin, Keflex, doxycycline, clindamycin, azithromycin, Zithromax, acyclovir, valacyclovir,
     Valtrex,
     # other common medicines people ask about
-    allopurinol, melatonin, isotretinoin, Accutane, birth control, tofacitinib, Xeljanz, Jakafi
+    allopurinol, melatonin, isotretinoin, Accutane, birth control, tofacitinib, Xeljanz, Jakafi,
+    St. John's wort, St John's wort, antacid, antacids, Tums, omeprazole, Prilosec, inhaler, fish oil,
+    multivitamin
     """
 )
 
@@ -306,7 +308,8 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
         "got|gotten|get ahold|hold of",
         "overdose|overdosed|od|od'd|oded|poisoned|poisoning|poison",
         "put|stuck|popped _{0,5} in|into his|her|their|my|the mouth",
-        f"bit|bite|biting|chewed|chewing|sucked|sucking|licked|licking {_GAP} {_MED}|capsule|capsules",
+        f"bit|bite|biting|chewed|chewing|sucked|sucking|licked|licking {_GAP} "
+        "pill|pills|capsule|capsules|tablet|tablets|tab|tabs",
     ],
     # an extra or wrong dose counts only when said to have happened ("can I take an extra dose?" is a
     # dose question)
@@ -450,6 +453,7 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
         "sideeffect|sideeffects|side-effects",
         "acne|pimples|breakout|breaking",
         "rash|rashes|bumps|itchy",
+        "worse|flare|flaring|flared|flareup|flares|worsening",
         "cholesterol|pressure|bp|bloodpressure _{0,3} high|up|elevated|higher|rising|raised",
     ],
     "missed_dose": [
@@ -471,6 +475,10 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
         f"come|coming|get|getting|go|going|wean|taper off {_GAP} {_MED}",
         f"switch|switching|swap|swapping|change|changing {_GAP} from|to|{_MED}",
         "how much _{0,3} take|give|inject",
+        f"higher|lower|bigger|smaller|stronger|weaker|different _{{0,1}} dose|dosage|doses|mg|{_MED}",
+        f"spit|spat|spitting|threw|vomited|puked _{{0,1}} out|up? {_GAP} {_MED}",
+        "give|take|use|inject|get more|less|another|again|early|earlier|sooner",
+        f"{_MED} {_GAP} early|earlier|sooner",
         f"give|take|inject|skip|hold|start|keep {_GAP} {_MED} if|when|while|because|before|during",
         "wrong dose|amount",
         "more|less often|frequently",
@@ -485,6 +493,8 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
         "cold|allergy|cough medicine|meds",
         "birth control",
         "other meds|medicines|medications|drugs|pills",
+        "take|taking|use|using|have|having|give|giving|mix|combine|keep _{0,4} with|alongside|plus "
+        f"my|his|her|their|the _{{0,1}} {_MED}",
     ],
     "other_medicine": [],  # from unknown-medicine mentions (see the safety screen)
     "vaccine": [
@@ -495,14 +505,14 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
     "request_human": [
         f"talk|speak|chat|connect|call|contact {_GAP} someone|somebody|person|human|nurse|doctor|doc|dr|"
         "provider|staff|team|pharmacist|dermatologist|derm|physician|clinic|office",
-        "real|actual|live person|human|agent|nurse|doctor",
-        "human|person|representative|operator|agent please|pls|plz",
+        f"want|need|like|wanna|get|let|put|transfer {_GAP} real|actual|live|human|person|nurse|doctor|"
+        "someone|somebody|representative",
+        "human|person|representative|operator|agent|nurse please|pls|plz",
         "call|ring|phone me|back",
         "callback|call-back",
         f"nurse|doctor|doc|dr|someone|somebody {_GAP} call|contact|phone|ring|reach",
         "need|want a|the|my? nurse|doctor|doc|human|person",
-        "appointment|appt",
-        "refill|refills|prescription|rx",
+        "refill|refills",
     ],
 }
 
@@ -775,16 +785,18 @@ class Clause:
     person: bool  # names a person (I, my, son, she, ...)
     state: bool  # a person or body part with a present or recent state ("my son has", "pee is")
     time: bool  # a time cue ("since", "today", "after my shot", "right now")
-    hypothetical: bool = False  # "if my son gets a fever", "in case"
+    hypothetical: bool = False  # "if my son gets a fever", "in case", "next month"
+    number: bool = False  # a number ("temp 102")
 
     @property
     def happening(self) -> bool:
-        """Stated as happening to someone now, rather than asked about in general or as a what-if."""
-        if self.time:
-            return True
-        if self.hypothetical:
-            return False
-        return self.state or not (self.question or self.general)
+        """Said to be happening now by this clause itself ("since last night", "my son has ...")."""
+        return self.time or (self.state and not self.hypothetical)
+
+    @property
+    def bare(self) -> bool:
+        """A bare statement: neither a question, nor general, nor a what-if ("fever 102 on mtx")."""
+        return not (self.question or self.general or self.hypothetical)
 
 
 @dataclass(frozen=True)
@@ -803,8 +815,22 @@ class Reading:
                 return clause
         return self.clauses[-1]
 
-    def happening_at(self, span: tuple[int, int]) -> bool:
-        return self.clause_at(span[0]).happening
+    @property
+    def cued(self) -> bool:
+        """Somewhere the message names a person, a state, a time or a number."""
+        return any(c.person or c.state or c.time or c.number for c in self.clauses)
+
+    def happening_at(self, char: int) -> bool:
+        """Whether what is said at ``char`` is happening to someone now. A bare statement counts when the
+        message has a cue somewhere ("fevr and sore throat, im on the jak pill"), not as a search-style
+        phrase on its own ("Rinvoq and pregnancy")."""
+        clause = self.clause_at(char)
+        return clause.happening or (clause.bare and self.cued)
+
+    @property
+    def happening(self) -> bool:
+        """Whether anything in the message is said to be happening now."""
+        return any(c.happening or (c.bare and self.cued) for c in self.clauses)
 
 
 _CLAUSE_BREAK = {".", "!", "?", ";", ",", "and", "but", "so", "because", "cuz", "bc", "then", "also", ":", "-"}
@@ -854,6 +880,7 @@ class CueReader:
                     state=bool(marks["STATE"] & idx),
                     time=bool(marks["TIME"] & idx),
                     hypothetical=bool(marks["HYPOTHETICAL"] & idx),
+                    number=any(t.like_num for t in span),
                 )
             )
         if not clauses:

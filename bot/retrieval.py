@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -44,10 +44,10 @@ class EmbeddingCache:
 
     def embed(self, encoder: Encoder, texts: Sequence[str]) -> np.ndarray:
         keys = [_key(t) for t in texts]
-        missing = sorted({k: t for k, t in zip(keys, texts) if k not in self._vectors}.items())
+        missing = sorted({k: t for k, t in zip(keys, texts, strict=False) if k not in self._vectors}.items())
         if missing:
             vectors = encoder.encode([t for _, t in missing])
-            for (k, _), v in zip(missing, vectors):
+            for (k, _), v in zip(missing, vectors, strict=False):
                 self._vectors[k] = np.asarray(v, dtype=np.float32)
             self._save(set(keys))
         return np.stack([self._vectors[k] for k in keys]) if keys else np.zeros((0, 0), np.float32)
@@ -57,7 +57,7 @@ class EmbeddingCache:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp.npz")
-        np.savez(tmp, **{k: v for k, v in self._vectors.items() if k in keep})
+        np.savez(tmp, **{k: v for k, v in self._vectors.items() if k in keep})  # type: ignore[arg-type]
         tmp.replace(self.path)
 
 
@@ -94,7 +94,7 @@ class Retriever:
             self.warm_up()
         scores = rank(self.encoder.encode([question])[0], self._matrix)
         best: dict[str, Hit] = {}
-        for ref, score in zip(self._owners, scores):
+        for ref, score in zip(self._owners, scores, strict=False):
             if drugs and ref.drug.id not in drugs:
                 continue
             if ref.key not in best or score > best[ref.key].score:

@@ -211,7 +211,7 @@ class SafetyScreen:
         categories += _intent_categories(intent, confidence, reading)
         # similarity is a fallback for what the patterns and the intent missed, except a strong emergency
         semantic = self.semantic_match(text)
-        if semantic is not None and meets(requirement(semantic[0]), reading):
+        if semantic is not None and _semantic_counts(semantic[0], reading, drugs):
             category, score = semantic
             if not categories or (category.startswith("emergency_") and score >= STRONG_EMERGENCY):
                 categories.append(category)
@@ -268,12 +268,12 @@ class SafetyScreen:
             need = "happening"
         if need == "always":
             return True
-        clause = reading.clause_at(flag.span[0])
+        happening = reading.happening_at(flag.span[0])
         if need == "reported":
-            return clause.happening or reading.person
+            return happening or reading.person
         if need == "personal":
             return reading.person
-        return clause.happening
+        return happening
 
     def _verdict(self, category: str, medicines: set[str], text: str) -> Verdict:
         if category == "infection_fever":
@@ -305,7 +305,7 @@ def meets(need: Requirement, reading: Reading) -> bool:
     """The requirement judged on the whole message (for signals without a span)."""
     if need == "always":
         return True
-    happening = any(c.happening for c in reading.clauses)
+    happening = reading.happening
     if need == "reported":
         return happening or reading.person
     if need == "personal":
@@ -316,18 +316,36 @@ def meets(need: Requirement, reading: Reading) -> bool:
 _TOGETHER = {"with", "and", "together", "while", "whilst", "combine", "mix", "plus", "same", "on", "&", "w", "+"}
 
 
+_HOW_TO = {"how", "what", "whats", "what's", "which", "where", "when", "why"}
+
+
 def _medicine_categories(text: str, reading: Reading, known: Sequence[str], unknown: Sequence[str]) -> list[str]:
-    """Someone asking about their own medicines: another medicine with this one, or another medicine."""
+    """Someone asking about their own medicines: another medicine with this one, or another medicine (but
+    not how-to questions about it: "how often should I use hydrocortisone cream" gets the no-information
+    answer)."""
     if not reading.person:
         return []
     if known and unknown:
         return ["interaction"]
-    words = set(text.lower().replace("/", " ").split())
-    if len(set(known)) >= 2 and words & _TOGETHER:
+    words = text.lower().replace("/", " ").split()
+    if len(set(known)) >= 2 and set(words) & _TOGETHER:
         return ["interaction"]
-    if unknown:
+    if unknown and words and words[0] not in _HOW_TO:
         return ["other_medicine"]
     return []
+
+
+# Similarity alone is weaker evidence than a pattern: these categories also need a medicine named, and
+# asking for a person needs someone in the message ("are you a real person?" is not a request).
+_SEMANTIC_NEEDS_MEDICINE = {"interaction", "other_medicine"}
+
+
+def _semantic_counts(category: str, reading: Reading, drugs: Sequence[str]) -> bool:
+    if category in _SEMANTIC_NEEDS_MEDICINE and not drugs:
+        return False
+    if category == "request_human":
+        return meets("personal", reading)
+    return meets(requirement(category), reading)
 
 
 def _intent_categories(intent: str | None, confidence: float, reading: Reading) -> list[str]:

@@ -52,14 +52,16 @@ _TOPIC_WORDS: dict[str, str] = {
     "side_effects": r"side[\s-]?effects?|adverse|risks?\b|\bs/?e\b|\bcause[sd]?\b|\b(?:raise|lower|increase)s?\b|"
     r"bone marrow|(?:blood|cell) counts?|white (?:blood )?cells|cholesterol|hair growth|tremors?|nausea",
     "monitoring": r"\blabs?\b|blood (?:test|work|draw)s?|lab ?work|monitor\w*|blood pressure|folic|check[\s-]?ups?",
-    "administration": r"how (?:is|are) (?:it|they|\w+) (?:given|taken)|how often|pill or|shot or|inject\w*|by mouth|dos(?:e|ing) schedule",
+    "administration": r"how (?:is|are) (?:it|they|\w+) (?:given|taken)|how often|pill or|shot or|inject\w*|"
+    r"by mouth|dos(?:e|ing) schedule",
     "onset": r"how (?:fast|quick\w*|soon|long (?:until|till|before|does it take))|start(?:s)? (?:to )?work|kick in|"
     r"\b(?:fast|quick|slow)(?:er|est)\b|fast[\s-]acting|works? (?:fast|quickly)",
     "pregnancy": r"pregnan\w*|breast\s?feed\w*|nursing|birth defects?",
     "immune": r"immune|infections?",
     "approval": r"approv\w*|\bfda\b|off[\s-]?label|what ages?|how old|babies|toddlers?",
     "mechanism": r"how (?:does|do) (?:it|they|\w+) work|mechanism|what does (?:it|\w+) block",
-    "duration": r"how long (?:do|will|can|are|is) (?:you|i|people|he|she|they|kids|it)\b.*\b(?:on|stay|take|used)|long[\s-]term|taper\w*",
+    "duration": r"how long (?:do|will|can|are|is) (?:you|i|people|he|she|they|kids|it)\b.*\b(?:on|stay|take|used)|"
+    r"long[\s-]term|taper\w*",
     "interactions": r"interact\w*",
 }
 _TOPIC_PATTERNS = {topic: re.compile(rx, re.IGNORECASE) for topic, rx in _TOPIC_WORDS.items()}
@@ -100,8 +102,11 @@ def which_question(text: str) -> str | None:
     return next((k for k, p in _WHICH_PATTERNS.items() if p.search(text)), None)
 
 
-_LIST = re.compile(r"\b(?:which|what)\b.*\b(?:ones?|medicines?|meds|medications?|drugs?|options?)\b|"
-                   r"\bare there (?:any )?(?:shots|pills|injections|medicines|meds)\b|\blist\b", re.I)
+_LIST = re.compile(
+    r"\b(?:which|what)\b.*\b(?:ones?|medicines?|meds|medications?|drugs?|options?)\b|"
+    r"\bare there (?:any )?(?:shots|pills|injections|medicines|meds)\b|\blist\b",
+    re.I,
+)
 
 
 def asks_for_a_list(text: str) -> bool:
@@ -111,7 +116,8 @@ def asks_for_a_list(text: str) -> bool:
 
 # Subjects people ask about that the clinic's handouts never cover; they get an honest "not covered".
 _UNCOVERED: dict[str, str] = {
-    "missed or late doses": r"\bmiss(?:ed|ing)? (?:a |the |my |his |her )?(?:dose|shot|pill)|\bforg[eo]t\w*\b|\blate dose",
+    "missed or late doses": r"\bmiss(?:ed|ing)? (?:a |the |my |his |her )?(?:dose|shot|pill)|\bforg[eo]t\w*\b|"
+    r"\blate dose",
     "overdoses": r"overdos\w*|too (?:much|many)",
     "alcohol": r"\balcohol\b|\bdrink(?:ing)?\b|\bbeer\b|\bwine\b",
     "vaccines": r"vaccin\w*|immuni[sz]ation|flu shot",

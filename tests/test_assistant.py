@@ -128,7 +128,9 @@ def test_questions_outside_the_knowledge_base_are_not_answered(assistant, text, 
     assert "555-0199" in " ".join(reply.texts)
 
 
-@pytest.mark.parametrize(("intent", "kind"), [("greet", "chitchat"), ("thank", "chitchat"), ("bot_challenge", "chitchat")])
+@pytest.mark.parametrize(
+    ("intent", "kind"), [("greet", "chitchat"), ("thank", "chitchat"), ("bot_challenge", "chitchat")]
+)
 def test_chitchat(assistant, intent, kind):
     assert assistant.respond(Turn("hey", intent=intent, confidence=0.99)).kind == kind
 

@@ -76,7 +76,14 @@ GOOD = {
     "id": "testdrug",
     "name": "Testdrug",
     "drug_class": "immunosuppressant",
-    "facts": [{"topic": "what_is", "text": "Testdrug is a medicine for testing.", "source": "Test source", "reviewed": "2026-01-01"}],
+    "facts": [
+        {
+            "topic": "what_is",
+            "text": "Testdrug is a medicine for testing.",
+            "source": "Test source",
+            "reviewed": "2026-01-01",
+        }
+    ],
 }
 
 

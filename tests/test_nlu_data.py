@@ -22,7 +22,9 @@ def _examples() -> list[tuple[str, str]]:
     for path in sorted((ROOT / "data" / "nlu").glob("*.yml")):
         for block in yaml.safe_load(path.read_text()).get("nlu", []):
             if "intent" in block:
-                pairs += [(block["intent"], line[2:].strip()) for line in block["examples"].splitlines() if line.strip()]
+                pairs += [
+                    (block["intent"], line[2:].strip()) for line in block["examples"].splitlines() if line.strip()
+                ]
     return pairs
 
 

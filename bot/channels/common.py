@@ -75,4 +75,15 @@ def fallback_text(clinic_phone: str) -> str:
 
 
 def has_reply(messages: list[dict[str, Any]]) -> bool:
-    return any(m.get("text") for m in messages)
+    """True when the turn produced the reply contract: text and a custom message with a kind."""
+    return any(m.get("text") for m in messages) and any(
+        isinstance(m.get("custom"), dict) and m["custom"].get("kind") for m in messages
+    )
+
+
+def fallback_messages(clinic_phone: str) -> list[dict[str, Any]]:
+    """The whole reply when the bot could not answer (action server down, slow or failing)."""
+    return [
+        {"text": fallback_text(clinic_phone)},
+        {"custom": {"kind": "abstain", "reason": "unavailable", "clinic_phone": clinic_phone}},
+    ]

@@ -1,45 +1,50 @@
-"""Rasa's REST channel with input checks and a guaranteed reply (see failsafe.py). Same URL: /webhooks/rest/webhook."""
+"""Rasa's REST channel with input checks and a guaranteed reply. Same URL: /webhooks/rest/webhook."""
 
 from __future__ import annotations
 
 import json
-import logging
-from typing import Any, Awaitable, Callable
+import os
+from typing import Any
 
-from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.failsafe import MAX_MESSAGE_CHARS, clean_text, reply_safely, too_long_messages
-
-log = logging.getLogger(__name__)
+from bot.channels.common import BadText, OnNewMessage, clean_text, env_float, fallback_messages, has_reply, run_turn
 
 
-def _error(status: int, message: str) -> HTTPResponse:
-    return response.json({"error": message}, status=status)
+def _error(status: int, code: str, message: str) -> HTTPResponse:
+    return response.json({"error": code, "message": message}, status=status)
 
 
-def parse_body(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
-    """The request body as a JSON object, or an error message for the client."""
+def parse_body(raw: bytes) -> dict[str, Any]:
+    """The request body as a JSON object, or BadText saying what is wrong with it."""
     try:
         body = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        return None, "the request body is not valid UTF-8"
-    except json.JSONDecodeError:
-        return None, "the request body is not valid JSON"
+    except UnicodeDecodeError as exc:
+        raise BadText("invalid_utf8", "The request body is not valid UTF-8.") from exc
+    except json.JSONDecodeError as exc:
+        raise BadText("invalid_json", "The request body is not valid JSON.") from exc
     if not isinstance(body, dict):
-        return None, "the request body must be a JSON object"
-    return body, None
+        raise BadText("invalid_body", "The request body must be a JSON object.")
+    return body
 
 
 class SafeRestInput(RestInput):
+    def __init__(self) -> None:
+        self.clinic_phone = os.environ.get("CLINIC_PHONE", "555-0100")
+        self.turn_timeout = env_float("REST_TURN_TIMEOUT", 30.0)
+
     @classmethod
     def name(cls) -> str:
         return "rest"
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> SafeRestInput:
+        return cls()
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         webhook = Blueprint("safe_rest_webhook", __name__)
 
         @webhook.route("/", methods=["GET"])
@@ -48,20 +53,18 @@ class SafeRestInput(RestInput):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            body, problem = parse_body(request.body or b"")
-            if body is None:
-                return _error(400, problem or "bad request")
-            sender, text = body.get("sender"), body.get("message")
-            if not isinstance(sender, str) or not sender.strip() or len(sender) > 128:
-                return _error(400, "'sender' must be a non-empty string of at most 128 characters")
-            if not isinstance(text, str):
-                return _error(400, "'message' must be a string")
-            if len(text) > MAX_MESSAGE_CHARS:
-                return response.json(too_long_messages())
-            metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else None
-            collector = CollectingOutputChannel()
-            message = UserMessage(clean_text(text), collector, sender, input_channel=self.name(), metadata=metadata)
-            messages = await reply_safely(lambda: on_new_message(message), lambda: collector.messages)
+            try:
+                body = parse_body(request.body or b"")
+                sender = body.get("sender")
+                if not isinstance(sender, str) or not 0 < len(sender.strip()) <= 128:
+                    raise BadText("invalid_sender", '"sender" must be a non-empty string of at most 128 characters.')
+                text = clean_text(body.get("message"))
+            except BadText as err:
+                status = 413 if err.code == "message_too_long" else 400
+                return _error(status, err.code, str(err))
+            messages = await run_turn(on_new_message, text, sender, self.name(), self.turn_timeout)
+            if not has_reply(messages):
+                messages += fallback_messages(self.clinic_phone)
             return response.json(messages)
 
         return webhook

@@ -29,7 +29,16 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import BadText, OnNewMessage, clean_text, env_float, fallback_text, has_reply, run_turn
+from bot.channels.common import (
+    BadText,
+    OnNewMessage,
+    clean_text,
+    env_float,
+    fallback_messages,
+    fallback_text,
+    has_reply,
+    run_turn,
+)
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +187,8 @@ class WebInput(InputChannel):
         self.allowed_origins = frozenset(allowed_origins)
         self.clinic_phone = clinic_phone
         self.turn_timeout = turn_timeout
+        if 0 < len(jwt_secret) < 32:
+            log.warning("web channel: WEB_JWT_SECRET is shorter than 32 characters; use a long random secret")
         if not jwt_secret and session_key is None:
             log.warning(
                 "web channel: neither WEB_JWT_SECRET nor WEB_SESSION_SECRET is set; anonymous sessions are signed "
@@ -235,8 +246,7 @@ class WebInput(InputChannel):
         collected = await run_turn(on_new_message, text, sender_id, self.name(), self.turn_timeout)
         messages = [m for m in map(public_message, collected) if m]
         if not has_reply(messages):
-            messages.append({"text": fallback_text(self.clinic_phone)})
-            messages.append({"custom": {"kind": "abstain", "reason": "unavailable"}})
+            messages += fallback_messages(self.clinic_phone)
         return self._cors(request, response.json({"session": session, "messages": messages}))
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:

@@ -106,8 +106,7 @@ def _check_names(drugs: dict[str, Drug]) -> None:
             key = name.casefold()
             if key in owner and owner[key] != drug.id:
                 raise KnowledgeBaseError(
-                    f"{drug.id}.yml: entry {drug.id!r}: field [aliases] name {name!r} "
-                    f"already belongs to {owner[key]!r}"
+                    f"{drug.id}.yml: entry {drug.id!r}: field [aliases] name {name!r} already belongs to {owner[key]!r}"
                 )
             owner[key] = drug.id
     for drug in drugs.values():

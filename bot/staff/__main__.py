@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 
+from bot.portal import portal_blueprint
 from bot.settings import Settings
 from bot.staff.app import create_app
 
@@ -16,7 +17,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     host = os.environ.get("STAFF_HOST", "127.0.0.1")
     port = int(os.environ.get("STAFF_PORT", "8000"))
-    app = create_app(Settings.from_env(), run_outbox_worker=True)
+    settings = Settings.from_env()
+    app = create_app(settings, run_outbox_worker=True, extra_blueprints=[portal_blueprint(settings)])
     app.run(host=host, port=port, single_process=True, motd=False, access_log=False)
 
 

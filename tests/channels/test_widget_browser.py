@@ -132,6 +132,32 @@ def test_quick_replies_show_the_title_and_send_the_payload(page: Page, demo: tup
     assert bot.texts()[-1] == '/inform_drug{"drug":"methotrexate"}'
 
 
+def test_typing_indicator_while_the_bot_thinks(page: Page, demo: tuple[Portal, FakeBot]) -> None:
+    portal, bot = demo
+    open_chat(page, portal)
+    bot.release.clear()
+
+    ask(page, "slow")
+
+    expect(page.get_by_role("status").filter(has_text="The assistant is typing")).to_have_count(1)
+    expect(page.get_by_role("button", name="Send")).to_be_disabled()
+    bot.release.set()
+    expect(bot_says(page, "You said: slow")).to_be_visible()
+    expect(page.get_by_text("The assistant is typing")).to_have_count(0)
+    expect(page.get_by_role("button", name="Send")).to_be_enabled()
+
+
+def test_when_the_bot_fails_the_widget_says_whom_to_call(page: Page, demo: tuple[Portal, FakeBot]) -> None:
+    portal, _ = demo
+    open_chat(page, portal)
+
+    ask(page, "crash")
+
+    note = page.locator(".ecz-note").last
+    expect(note).to_contain_text("555-0100")
+    expect(note).to_contain_text("911")
+
+
 def test_a_handoff_shows_its_own_state_and_an_emergency_shows_911_large(
     page: Page, demo: tuple[Portal, FakeBot]
 ) -> None:

@@ -105,8 +105,13 @@ class FakeBot:
     turns: list[tuple[str, str]] = field(default_factory=list)
     issued: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    release: threading.Event = field(default_factory=threading.Event)  # "slow" turns wait for it
 
     def handle(self, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if data.get("message") == "crash":
+            return 500, {"error": "internal"}
+        if data.get("message") == "slow":
+            self.release.wait(20)
         if self.jwt_secret:
             try:
                 sender = jwt.decode(str(data.get("token")), self.jwt_secret, algorithms=["HS256"])["sub"]
