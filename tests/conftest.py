@@ -2,41 +2,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import itertools
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pytest
 
 from bot.assistant import Assistant
 from bot.knowledge.loader import KnowledgeBase, default_knowledge_base
+from bot.nlp import NameMatcher
 from bot.settings import Settings
-
-
-@dataclass(frozen=True)
-class FakeMention:
-    drug_id: str
-    surface: str
-
-
-class ExactNames:
-    """Exact, case-insensitive name lookup: enough for tests of the conversation logic."""
-
-    def __init__(self, kb: KnowledgeBase, unknown: Sequence[str] = ("tacrolimus", "protopic")) -> None:
-        self.names = {n.lower(): d for d, names in kb.names().items() for n in names}
-        self.names |= {u: f"unknown:{u}" for u in unknown}
-
-    def find(self, text: str) -> list[FakeMention]:
-        spans: list[tuple[int, int]] = []
-        found: list[tuple[int, FakeMention]] = []
-        for name, drug in sorted(self.names.items(), key=lambda kv: -len(kv[0])):
-            for match in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE):
-                if any(s < match.end() and match.start() < e for s, e in spans):
-                    continue
-                spans.append(match.span())
-                found.append((match.start(), FakeMention(drug, match.group(0))))
-        return [m for _, m in sorted(found, key=lambda x: x[0])]
 
 
 @dataclass(frozen=True)
@@ -102,11 +77,16 @@ def store() -> MemoryStore:
     return MemoryStore()
 
 
+@functools.cache
+def name_matcher() -> NameMatcher:
+    return NameMatcher(default_knowledge_base().names())
+
+
 def make_assistant(kb, settings, store, screen=None, retriever=None) -> Assistant:  # noqa: ANN001
     return Assistant(
         kb,
         settings,
-        ExactNames(kb),
+        name_matcher(),
         screen or KeywordScreen(),
         retriever,
         store,

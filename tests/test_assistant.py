@@ -4,7 +4,7 @@ import pytest
 
 from bot.assistant import Turn
 from bot.knowledge.loader import FactRef
-from bot.understanding import TOPIC_INTENTS
+from bot.understanding import GENERAL_INTENTS, TOPIC_INTENTS
 from tests.conftest import FakeVerdict, KeywordScreen, MemoryStore, make_assistant
 
 
@@ -201,3 +201,76 @@ def test_handoff_reply_survives_a_failing_store(kb, settings):
 def test_empty_and_overlong_messages_get_a_clear_reply(assistant, text, kind):
     reply = assistant.respond(Turn(text))
     assert reply.kind == kind and reply.texts
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["does ibuprofen interact with methotrexate", "is tacrolimus ointment like dupixent", "what is tacrolimus"],
+)
+def test_a_medicine_outside_the_knowledge_base_is_never_answered_about(assistant, text):
+    reply = assistant.respond(Turn(text, intent="ask_interactions", confidence=0.9))
+    assert reply.kind == "abstain" and reply.custom["reason"] == "unknown_medicine"
+
+
+@pytest.mark.parametrize(
+    ("text", "subject"),
+    [
+        ("what happens if you miss a dose of methotrexate", "missed or late doses"),
+        ("can you drink alcohol on cyclosporine", "alcohol"),
+        ("are live vaccines ok with imuran", "vaccines"),
+    ],
+)
+def test_subjects_the_handouts_do_not_cover_get_an_honest_no(assistant, text, subject):
+    reply = assistant.respond(Turn(text, intent="ask_side_effects", confidence=0.9))
+    assert reply.kind == "abstain" and subject in reply.texts[0]
+
+
+def test_a_list_question_without_which_is_answered_across_medicines(assistant):
+    reply = assistant.respond(Turn("are there shots for eczema", intent="ask_administration", confidence=0.9))
+    assert reply.kind == "answer" and "Dupilumab" in reply.texts[0]
+
+
+def test_a_topic_the_medicine_has_no_fact_for_is_not_answered_with_another_fact(assistant):
+    reply = assistant.respond(Turn("is dupixent safe in pregnancy", intent="ask_pregnancy", confidence=0.9))
+    assert reply.kind == "abstain" and reply.custom["reason"] == "no_fact"
+
+
+# --- SMS ------------------------------------------------------------------------------------------------------
+
+
+def test_sms_answers_fit_two_segments_and_more_sends_the_rest(kb, assistant):
+    from bot.sms import SMS_LIMIT
+
+    first = assistant.respond(Turn("side effects and labs of cyclosporine", channel="sms", intent="ask_side_effects",
+                                   confidence=0.9, first_turn=True))  # fmt: skip
+    assert len(first.texts) == 1 and len(first.texts[0]) <= SMS_LIMIT
+    assert first.texts[0].endswith("Reply MORE for more.") and first.slots["sms_more"]
+    more = assistant.respond(Turn("more", channel="sms", slot_more=first.slots["sms_more"]))
+    assert more.kind == "continuation" and more.texts[0] in first.slots["sms_more"]
+
+
+def test_sms_clarify_offers_numbered_choices_and_a_digit_picks_one(assistant):
+    ask = assistant.respond(Turn("what are the side effects", channel="sms", intent="ask_side_effects", confidence=0.9))
+    assert "Reply 1 for" in ask.texts[0] and ask.buttons == [] and ask.slots["choices"]
+    pick = assistant.respond(
+        Turn("2", channel="sms", slot_choices=tuple(ask.slots["choices"]), slot_topic="side_effects")
+    )
+    assert pick.kind == "answer" and pick.custom["topic"] == "side_effects"
+    assert f'"drug":"{pick.custom["drug"]}"' in ask.slots["choices"][1]
+
+
+def test_every_answer_in_the_knowledge_base_fits_the_sms_limits(kb, assistant):
+    from bot.channels.gsm7 import SMS_LIMIT, is_gsm7, septets
+
+    for ref in kb.facts():
+        drug = ref.drug.id
+        turn = Turn("?", channel="sms", intent="ask_what_is", confidence=0.9, entity_drugs=(drug,), first_turn=True)
+        if drug == "general":
+            intent = next(i for i, t in GENERAL_INTENTS.items() if t == ref.fact.topic)
+            turn = Turn("?", channel="sms", intent=intent, confidence=0.9, first_turn=True)
+        else:
+            turn = Turn("?", channel="sms", intent=_intent_for(ref), confidence=0.9, entity_drugs=(drug,),
+                        first_turn=True)  # fmt: skip
+        reply = assistant.respond(turn)
+        assert reply.kind in ("answer", "abstain"), ref.key
+        assert septets(reply.texts[0]) <= SMS_LIMIT and is_gsm7(reply.texts[0]), (ref.key, reply.texts[0])

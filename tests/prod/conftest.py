@@ -11,31 +11,15 @@ from __future__ import annotations
 import random
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from prod_support import PgDatabase, WebhookSink, free_port, redis_command, redis_delete_prefix
+from prod_support import PgDatabase, ProdEnv, WebhookSink, free_port, redis_command, redis_delete_prefix
 
 from bot.stack import Ports, Stack
 
 STAFF_TOKEN = "prod-staff-token"
 CLINIC_PHONE = "555-0100"
 START_TIMEOUT = 420.0
-
-
-@dataclass
-class ProdEnv:
-    stack: Stack
-    db: PgDatabase
-    redis_db: int
-    redis_prefix: str
-    webhook: WebhookSink
-    handoff_db_path: Path
-
-    @property
-    def spool_path(self) -> Path:
-        return self.handoff_db_path.with_name(f"{self.handoff_db_path.stem}-spool.sqlite")
 
 
 @pytest.fixture(scope="session")

@@ -12,11 +12,14 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
 import requests
 from psycopg import sql
+
+from bot.stack import Stack
 
 PG_HOST = "127.0.0.1"
 PG_PORT = 5432
@@ -262,3 +265,17 @@ def is_fallback(messages: list[dict[str, Any]]) -> bool:
 
 def text_of(messages: list[dict[str, Any]]) -> str:
     return " ".join(m.get("text") or "" for m in messages)
+
+
+@dataclass
+class ProdEnv:
+    stack: Stack
+    db: PgDatabase
+    redis_db: int
+    redis_prefix: str
+    webhook: WebhookSink
+    handoff_db_path: Path
+
+    @property
+    def spool_path(self) -> Path:
+        return self.handoff_db_path.with_name(f"{self.handoff_db_path.stem}-spool.sqlite")
