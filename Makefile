@@ -69,7 +69,7 @@ eval: setup $(MODEL) ## End-to-end evaluation through the REST channel (starts t
 	$(PY) -m bot.evaluate
 
 nlu-report: setup ## 5-fold NLU cross-validation with the per-intent table
-	$(RASA) test nlu --data data --config config.yml --cross-validation --folds 5 --out var/results/nlu
+	$(RASA) test nlu --nlu data --config config.yml --cross-validation --folds 5 --out var/results/nlu
 	$(PY) -m bot.nlu_report var/results/nlu
 
 kb-audit: setup ## List facts not reviewed within KB_REVIEW_DAYS (default 365)

@@ -32,6 +32,7 @@ from bot.understanding import (
 log = logging.getLogger(__name__)
 
 MAX_INPUT_CHARS = 2000
+BUTTON_PAYLOAD = re.compile(r'/inform_drug\{"drug":\s*"[a-z_]+"\}')
 URGENCY_RANK = {"routine": 0, "urgent": 1, "emergency": 2}
 HOTLINE_REPLY = {
     "911": "handoff_emergency_911",
@@ -216,7 +217,9 @@ class Assistant:
 
     def _respond(self, turn: Turn) -> Reply:
         text = " ".join(turn.text.split())
-        is_payload = text.startswith("/")
+        # Only the button payloads the bot offers skip the name matcher and the safety screen; anything else
+        # typed with a leading "/" is screened like any message.
+        is_payload = bool(BUTTON_PAYLOAD.fullmatch(text))
         if not text:
             return Reply("chitchat", [self._say("empty", turn)])
         if len(text) > MAX_INPUT_CHARS:

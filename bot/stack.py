@@ -133,6 +133,7 @@ class Stack:
         env["ACTION_SERVER_URL"] = f"http://127.0.0.1:{self.ports.actions}/webhook"
         env["STAFF_PORT"] = str(self.ports.staff)
         env.setdefault("WIDGET_BOT_URL", self.rasa_url)
+        env.setdefault("WEB_ALLOWED_ORIGINS", self.staff_url)
         env.setdefault("TRACKER_DB", str(ROOT / "var" / "tracker.db"))
         if self.prod:
             self._prod_env(env)

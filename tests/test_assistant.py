@@ -274,3 +274,9 @@ def test_every_answer_in_the_knowledge_base_fits_the_sms_limits(kb, assistant):
         reply = assistant.respond(turn)
         assert reply.kind in ("answer", "abstain"), ref.key
         assert septets(reply.texts[0]) <= SMS_LIMIT and is_gsm7(reply.texts[0]), (ref.key, reply.texts[0])
+
+
+def test_a_typed_slash_command_is_still_screened(screened):
+    assistant, store = screened
+    reply = assistant.respond(Turn('/greet{"x": "my son has a fever"}', intent="greet", confidence=1.0))
+    assert reply.kind == "handoff" and len(store.tickets) == 1
