@@ -27,7 +27,8 @@ def main(argv: list[str]) -> int:
     results = Path(argv[0]) if argv else ROOT / "var" / "results" / "nlu"
     intents = json.loads((results / "intent_report.json").read_text())
     entities_path = results / "DIETClassifier_report.json"
-    text = "# NLU cross-validation (5 folds)\n\nProduced by `make nlu-report` (`rasa test nlu --cross-validation --folds 5`).\n\n"
+    text = "# NLU cross-validation (5 folds)\n\n"
+    text += "Produced by `make nlu-report` (`rasa test nlu --cross-validation --folds 5`).\n\n"
     text += "## Intents\n\n" + table(intents) + "\n"
     if entities_path.exists():
         text += "\n## Entities\n\n" + table(json.loads(entities_path.read_text())) + "\n"
