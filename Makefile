@@ -78,5 +78,8 @@ kb-audit: setup ## List facts not reviewed within KB_REVIEW_DAYS (default 365)
 kb-sync: setup ## Regenerate data/nlu/drug_names.yml from the knowledge base
 	$(PY) -m bot.knowledge.export
 
+purge: setup ## Delete conversations and tickets older than RETENTION_DAYS (default 90)
+	$(PY) -m bot.privacy
+
 clean: ## Remove trained models, caches and local data
 	rm -rf models var .pytest_cache .mypy_cache .ruff_cache

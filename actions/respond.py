@@ -39,6 +39,7 @@ def turn_from_tracker(tracker: Tracker) -> Turn:
         transcript=transcript[-10:],
         slot_more=tracker.get_slot("sms_more"),
         slot_choices=tuple(tracker.get_slot("choices") or ()),
+        slot_pending_erase=bool(tracker.get_slot("pending_erase")),
     )
 
 

@@ -137,6 +137,7 @@ class Turn:
     transcript: tuple[dict[str, str], ...] = ()
     slot_more: str | None = None  # SMS: the rest of the last answer, sent on "MORE"
     slot_choices: tuple[str, ...] = ()  # SMS: payloads of the numbered choices last offered
+    slot_pending_erase: bool = False  # the bot asked "delete this conversation?"
 
 
 @dataclass
@@ -189,6 +190,8 @@ class Assistant:
             if more is not None:
                 return more
         reply = self._respond(turn)
+        if turn.slot_pending_erase:
+            reply.slots.setdefault("pending_erase", False)
         if turn.first_turn:
             disclaimer = self._say("disclaimer", turn)
             # Emergency wording always comes first; the disclaimer follows it.
@@ -228,6 +231,16 @@ class Assistant:
         known = _unique([m.drug_id for m in mentions if m.drug_id in self.kb.drugs])
         unknown = [m.surface for m in mentions if m.drug_id.startswith("unknown:")]
         drugs = known or [d for d in turn.entity_drugs if d in self.kb.drugs and d != GENERAL]
+
+        if turn.slot_pending_erase:
+            answer = _yes_or_no(text, turn.intent)
+            if answer is not None:
+                name = "erased" if answer else "erase_cancelled"
+                return Reply(name if answer else "chitchat", [self._say(name, turn)], slots={"pending_erase": False})
+        if turn.intent == "delete_my_data" and turn.confidence >= INTENT_CONFIDENCE:
+            buttons = [{"title": "Yes, delete", "payload": "/affirm"}, {"title": "No, keep it", "payload": "/deny"}]
+            return Reply("chitchat", [self._say("erase_confirm", turn)], {"confirm": "erase"}, buttons,
+                         slots={"pending_erase": True})  # fmt: skip
 
         ticket = self._open_ticket(turn)
         if not is_payload:
@@ -294,8 +307,6 @@ class Assistant:
             return Reply("chitchat", [self._say(CHITCHAT_INTENTS[intent], turn)])
         if intent == "out_of_scope" and not drugs:
             return self._abstain(turn, "out_of_scope")
-        if intent == "delete_my_data" and not drugs:
-            return Reply("chitchat", [self._say("capabilities", turn)])
         if unknown:
             # Never answer about a medicine the knowledge base doesn't cover, nor how it relates to one it does.
             return self._abstain(turn, "unknown_medicine", medicine=unknown[0])
@@ -414,6 +425,19 @@ class Assistant:
         if found.drug:
             slots["drug"] = found.drug
         return Reply("answer", list(found.texts), data, slots=slots)
+
+
+_YES = re.compile(r"^(?:y|yes|yeah|yep|ok|okay|sure|confirm|delete|delete it|yes,? delete( it)?)[.!]*$", re.I)
+_NO = re.compile(r"^(?:n|no|nope|cancel|keep( it)?|no,? keep it|don'?t)[.!]*$", re.I)
+
+
+def _yes_or_no(text: str, intent: str | None) -> bool | None:
+    """The answer to a yes/no question, or None when the message is about something else."""
+    if _YES.match(text) or intent == "affirm":
+        return True
+    if _NO.match(text) or intent == "deny":
+        return False
+    return None
 
 
 def _alternatives(topic: str) -> tuple[str, ...]:

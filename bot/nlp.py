@@ -18,7 +18,7 @@ from spacy.matcher.levenshtein import levenshtein
 from bot.models import blank_nlp
 
 if TYPE_CHECKING:
-    from spacy.tokens import Doc
+    from spacy.tokens import Doc, Span
 
 Urgency = Literal["emergency", "urgent", "routine"]
 
@@ -477,7 +477,7 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
         "how much _{0,3} take|give|inject",
         f"higher|lower|bigger|smaller|stronger|weaker|different _{{0,1}} dose|dosage|doses|mg|{_MED}",
         f"spit|spat|spitting|threw|vomited|puked _{{0,1}} out|up? {_GAP} {_MED}",
-        "give|take|use|inject|get more|less|another|again|early|earlier|sooner",
+        "give|take|use|inject more|less|another|again|early|earlier|sooner",
         f"{_MED} {_GAP} early|earlier|sooner",
         f"give|take|inject|skip|hold|start|keep {_GAP} {_MED} if|when|while|because|before|during",
         "wrong dose|amount",
@@ -505,8 +505,9 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
     "request_human": [
         f"talk|speak|chat|connect|call|contact {_GAP} someone|somebody|person|human|nurse|doctor|doc|dr|"
         "provider|staff|team|pharmacist|dermatologist|derm|physician|clinic|office",
-        f"want|need|like|wanna|get|let|put|transfer {_GAP} real|actual|live|human|person|nurse|doctor|"
+        f"want|need|like|wanna|get|let|put|transfer|connect {_GAP} real|actual|human|person|nurse|doctor|"
         "someone|somebody|representative",
+        "live person|agent|human",
         "human|person|representative|operator|agent|nurse please|pls|plz",
         "call|ring|phone me|back",
         "callback|call-back",
@@ -695,7 +696,8 @@ _PERSON = (
 )
 _BODY = (
     "eyes|eye|skin|lips|lip|tongue|throat|face|pee|urine|poop|stool|gums|nose|temp|temperature|fever|"
-    "chest|ankles|legs|feet|hands|rash|eczema|arm|arms|belly|stomach|tummy|head|mouth|breathing|heart"
+    "chest|ankles|legs|feet|hands|rash|eczema|arm|arms|belly|stomach|tummy|head|mouth|breathing|heart|"
+    "sores|sore|patches|patch|spots|spot|site|cuts|scratches|wounds|bumps|blisters|hair|neck"
 )
 _STATE = (
     "is|are|am|m|'m|was|were|'s|s|has|have|had|'ve|ve|got|been|keeps|kept|started|starting|feel|feels|"
@@ -711,7 +713,9 @@ _TIME = [
     "now",
     "this|last morning|afternoon|evening|night|week|weekend|month|am|pm",
     "all day|night|morning|week",
-    "for|past|few|couple #num|a|few|couple|several|two|three days|day|hours|hour|weeks|nights|mins|minutes",
+    "for|past|few|couple|last #num|a|few|couple|several|two|three days|day|hours|hour|weeks|week|nights|night|"
+    "mins|minutes|months|month",
+    "right|just after|since|when",
     "#num days|day|hours|hrs|hr|weeks|wks|nights ago",
     "after|since my|his|her|their|our|last|today|this|shot|injection|jab|injecting|taking|starting|started",
     "just|suddenly now|started|began|noticed|took|gave|had|got|found",
@@ -877,7 +881,7 @@ class CueReader:
                     question=question,
                     general=bool(marks["GENERAL"] & idx),
                     person=bool(marks["PERSON"] & idx),
-                    state=bool(marks["STATE"] & idx),
+                    state=bool(marks["STATE"] & idx) or _starts_with_state(span),
                     time=bool(marks["TIME"] & idx),
                     hypothetical=bool(marks["HYPOTHETICAL"] & idx),
                     number=any(t.like_num for t in span),
@@ -886,6 +890,18 @@ class CueReader:
         if not clauses:
             clauses.append(Clause(0, len(text) + 1, False, False, False, False, False))
         return Reading(tuple(clauses))
+
+
+# SMS without a subject: "got a rash after the shot", "been throwing up", "have a fever".
+_SUBJECTLESS_STATE = {
+    "got", "have", "had", "has", "been", "having", "getting", "feeling", "feel", "felt", "woke", "started",
+    "just", "keep", "keeps", "still",
+}  # fmt: skip
+
+
+def _starts_with_state(span: Span) -> bool:
+    words = [t for t in span if not t.is_punct]
+    return bool(words) and words[0].lower_ in _SUBJECTLESS_STATE
 
 
 def _clause_bounds(doc: Doc) -> list[tuple[int, int]]:

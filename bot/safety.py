@@ -268,12 +268,14 @@ class SafetyScreen:
             need = "happening"
         if need == "always":
             return True
-        happening = reading.happening_at(flag.span[0])
-        if need == "reported":
-            return happening or reading.person
         if need == "personal":
             return reading.person
-        return happening
+        clause = reading.clause_at(flag.span[0])
+        if need == "reported" or flag.urgency == "urgent":
+            # a danger sign in a bare phrase counts ("throat closing up", "fevers and night sweats on
+            # cyclosporin"); a routine topic needs a cue ("Rinvoq and pregnancy" is a search)
+            return clause.happening or clause.bare or (need == "reported" and reading.person)
+        return reading.happening_at(flag.span[0])
 
     def _verdict(self, category: str, medicines: set[str], text: str) -> Verdict:
         if category == "infection_fever":
@@ -307,7 +309,7 @@ def meets(need: Requirement, reading: Reading) -> bool:
         return True
     happening = reading.happening
     if need == "reported":
-        return happening or reading.person
+        return happening or reading.person or any(c.bare for c in reading.clauses)
     if need == "personal":
         return reading.person
     return happening
@@ -344,7 +346,7 @@ def _semantic_counts(category: str, reading: Reading, drugs: Sequence[str]) -> b
     if category in _SEMANTIC_NEEDS_MEDICINE and not drugs:
         return False
     if category == "request_human":
-        return meets("personal", reading)
+        return meets("happening", reading)
     return meets(requirement(category), reading)
 
 

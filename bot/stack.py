@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -82,6 +83,9 @@ class Stack:
     profile: str = "local"
     rasa_replicas: int = 1  # prod profile only
     action_workers: int | None = None  # prod default: ACTION_WORKERS from the environment, else 2
+    # prod: signs the web widget's anonymous sessions when WEB_SESSION_SECRET is unset, so every replica (and a
+    # restarted one) accepts the sessions any of them issued. One per Stack, kept across restarts.
+    web_session_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -149,6 +153,8 @@ class Stack:
             raise ValueError(f"REDIS_KEY_PREFIX must be alphanumeric, got {env['REDIS_KEY_PREFIX']!r}")
         if not env.get("DATABASE_URL"):
             env["DATABASE_URL"] = database_url_from(env)
+        if not env.get("WEB_JWT_SECRET") and not env.get("WEB_SESSION_SECRET"):
+            env["WEB_SESSION_SECRET"] = self.web_session_secret
         env["RASA_REPLICAS"] = ",".join(self.replica_urls)
         env["BALANCER_PORT"] = str(self.ports.rasa)
 
@@ -329,8 +335,6 @@ def main(argv: list[str] | None = None) -> int:
     else:
         stack = Stack()
     if not os.environ.get("STAFF_TOKEN"):
-        import secrets
-
         stack.env["STAFF_TOKEN"] = secrets.token_urlsafe(16)
         print(f"STAFF_TOKEN was not set; this run's staff token is: {stack.env['STAFF_TOKEN']}")
     if stack.prod:

@@ -280,3 +280,14 @@ def test_a_typed_slash_command_is_still_screened(screened):
     assistant, store = screened
     reply = assistant.respond(Turn('/greet{"x": "my son has a fever"}', intent="greet", confidence=1.0))
     assert reply.kind == "handoff" and len(store.tickets) == 1
+
+
+def test_delete_my_data_asks_first_then_erases(assistant):
+    ask = assistant.respond(Turn("please delete my data", intent="delete_my_data", confidence=0.95))
+    assert ask.slots == {"pending_erase": True} and "YES" in ask.texts[0]
+    done = assistant.respond(Turn("yes", intent="affirm", confidence=0.9, slot_pending_erase=True))
+    assert done.kind == "erased" and done.slots == {"pending_erase": False}
+    kept = assistant.respond(Turn("no", intent="deny", confidence=0.9, slot_pending_erase=True))
+    assert kept.kind == "chitchat" and "nothing was deleted" in kept.texts[0]
+    moved_on = assistant.respond(Turn("what is mtx", intent="ask_what_is", confidence=0.9, slot_pending_erase=True))
+    assert moved_on.kind == "answer"

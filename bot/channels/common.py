@@ -87,3 +87,33 @@ def fallback_messages(clinic_phone: str) -> list[dict[str, Any]]:
         {"text": fallback_text(clinic_phone)},
         {"custom": {"kind": "abstain", "reason": "unavailable", "clinic_phone": clinic_phone}},
     ]
+
+
+def erase_requested(messages: list[dict[str, Any]]) -> bool:
+    """The assistant confirmed a "delete my data" request in this turn."""
+    return any(isinstance(m.get("custom"), dict) and m["custom"].get("kind") == "erased" for m in messages)
+
+
+def erase_conversation(tracker_store: Any, sender_id: str) -> None:
+    """Delete a conversation from Rasa's tracker store, after its last turn was saved (Rasa has no API for it)."""
+    store = getattr(tracker_store, "_tracker_store", tracker_store)  # FailSafeTrackerStore wraps the real one
+    if hasattr(store, "session_scope") and hasattr(store, "SQLEvent"):
+        with store.session_scope() as session:
+            session.query(store.SQLEvent).filter(store.SQLEvent.sender_id == sender_id).delete()
+            session.commit()
+    elif isinstance(getattr(store, "store", None), dict):
+        store.store.pop(sender_id, None)
+    else:
+        log.error("cannot erase a conversation from %s", type(store).__name__)
+        return
+    log.info("conversation erased on request")
+
+
+async def finish_turn(app: Any, sender_id: str, messages: list[dict[str, Any]]) -> None:
+    """Work a channel does once a turn's reply is known: erase the conversation when the person asked."""
+    if not erase_requested(messages):
+        return
+    try:
+        erase_conversation(app.ctx.agent.tracker_store, sender_id)
+    except Exception:  # the reply still goes out; the failure is for the on-call engineer
+        log.exception("erasing a conversation failed")

@@ -11,7 +11,16 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import BadText, OnNewMessage, clean_text, env_float, fallback_messages, has_reply, run_turn
+from bot.channels.common import (
+    BadText,
+    OnNewMessage,
+    clean_text,
+    env_float,
+    fallback_messages,
+    finish_turn,
+    has_reply,
+    run_turn,
+)
 
 
 def _error(status: int, code: str, message: str) -> HTTPResponse:
@@ -65,6 +74,7 @@ class SafeRestInput(RestInput):
             messages = await run_turn(on_new_message, text, sender, self.name(), self.turn_timeout)
             if not has_reply(messages):
                 messages += fallback_messages(self.clinic_phone)
+            await finish_turn(request.app, sender, messages)
             return response.json(messages)
 
         return webhook

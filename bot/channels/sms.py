@@ -25,7 +25,7 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.channels.common import BadText, OnNewMessage, clean_text, env_float, fallback_text, run_turn
+from bot.channels.common import BadText, OnNewMessage, clean_text, env_float, fallback_text, finish_turn, run_turn
 from bot.channels.gsm7 import SMS_LIMIT, gsm7_fit, is_gsm7
 from bot.channels.optout import OptOutBackend, OptOuts, backend_from_env
 
@@ -156,7 +156,9 @@ class SmsInput(InputChannel):
         url = self.public_url or request.url
         return params if RequestValidator(self.auth_token).validate(url, params, signature) else None
 
-    async def reply_to(self, params: Mapping[str, list[str]], on_new_message: OnNewMessage) -> str | None:
+    async def reply_to(
+        self, params: Mapping[str, list[str]], on_new_message: OnNewMessage, app: Any = None
+    ) -> str | None:
         """The SMS text to send back for one verified message, or None to send nothing."""
         phone = (params.get("From") or [""])[0]
         if not phone:
@@ -184,6 +186,8 @@ class SmsInput(InputChannel):
             return self.not_text()
         messages = await run_turn(on_new_message, text, sender, self.name(), self.turn_timeout)
         log.info("sms turn for %s: %d bot messages", sender[:12], len(messages))
+        if app is not None:
+            await finish_turn(app, sender, messages)
         return render_sms(messages, self.clinic_phone)
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
@@ -203,7 +207,7 @@ class SmsInput(InputChannel):
                 log.warning("sms request with a missing or invalid Twilio signature refused")
                 return response.empty(status=403)
             try:
-                text = await self.reply_to(params, on_new_message)
+                text = await self.reply_to(params, on_new_message, request.app)
             except Exception as exc:  # never a 5xx: Twilio would retry or show an error to nobody
                 log.error("sms channel error: %s", type(exc).__name__)
                 log.debug("sms channel error", exc_info=True)

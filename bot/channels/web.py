@@ -36,6 +36,7 @@ from bot.channels.common import (
     env_float,
     fallback_messages,
     fallback_text,
+    finish_turn,
     has_reply,
     run_turn,
 )
@@ -247,6 +248,7 @@ class WebInput(InputChannel):
         messages = [m for m in map(public_message, collected) if m]
         if not has_reply(messages):
             messages += fallback_messages(self.clinic_phone)
+        await finish_turn(request.app, sender_id, messages)
         return self._cors(request, response.json({"session": session, "messages": messages}))
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:

@@ -85,3 +85,27 @@ def test_a_failing_bot_still_gives_the_clinic_phone_and_911(server: RasaServer, 
     assert {"kind": "abstain", "reason": "unavailable", "clinic_phone": "555-0100"} in [
         m.get("custom") for m in messages
     ]
+
+
+class MemoryTrackers:
+    def __init__(self) -> None:
+        self.store: dict[str, str] = {}
+
+
+def test_a_confirmed_erase_deletes_the_conversation_after_the_turn(server: RasaServer) -> None:
+    trackers = MemoryTrackers()
+    trackers.store.update({"p4": "events of p4", "someone-else": "events"})
+    server.agent.tracker_store = trackers  # type: ignore[attr-defined]
+    server.agent.reply = lambda text: [{"text": "Done."}, {"custom": {"kind": "erased"}}]
+    try:
+        resp = server.post_json(URL, {"sender": "p4", "message": "yes"})
+    finally:
+        del server.agent.tracker_store  # type: ignore[attr-defined]
+    assert resp.status == 200 and resp.json()[1]["custom"]["kind"] == "erased"
+    assert trackers.store == {"someone-else": "events"}
+
+
+def test_an_erase_that_cannot_be_done_still_replies(server: RasaServer) -> None:
+    server.agent.reply = lambda text: [{"text": "Done."}, {"custom": {"kind": "erased"}}]
+    resp = server.post_json(URL, {"sender": "p5", "message": "yes"})
+    assert resp.status == 200

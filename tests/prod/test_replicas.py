@@ -12,20 +12,25 @@ from prod_support import Chat, ProdEnv, RedisMonitor, customs, is_fallback, text
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
-DRUGS = ["methotrexate", "cyclosporine", "dupilumab", "azathioprine", "mycophenolate", "tralokinumab"]
-FOLLOW_UPS = ["how is it given?", "does it need blood tests?", "how fast does it work?"]
+# Medicines whose handout covers giving it (the last turn), so that turn gets an answer rather than "not covered".
+DRUGS = ["methotrexate", "cyclosporine", "dupilumab", "azathioprine", "mycophenolate", "cyclosporine"]
+FOLLOW_UPS = ["how fast does it work?", "does it need blood tests?", "how is it given?"]
 SAFETY = ["my son swallowed a bottle of his azathioprine", "i have a fever of 103 on methotrexate"]
 
 
-def user_texts_by_sender(prod: ProdEnv, senders: list[str]) -> dict[str, list[dict[str, Any]]]:
+def events_by_sender(prod: ProdEnv, senders: list[str]) -> dict[str, list[dict[str, Any]]]:
     rows = prod.db.rows(
         "SELECT sender_id, type_name, action_name, data FROM events WHERE sender_id = ANY(%s) ORDER BY id",
         (senders,),
     )
     events: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for sender, type_name, action_name, data in rows:
-        events[sender].append({"type": type_name, "action": action_name, "data": data, **json.loads(data)})
+        events[sender].append({**json.loads(data), "_type": type_name, "_action": action_name, "_row": data})
     return events
+
+
+def is_respond(event: dict[str, Any]) -> bool:
+    return bool(event["_type"] == "action" and event["_action"] == "action_respond")
 
 
 def test_interleaved_turns_on_two_replicas_keep_every_event_once_and_in_order(prod: ProdEnv) -> None:
@@ -50,27 +55,28 @@ def test_interleaved_turns_on_two_replicas_keep_every_event_once_and_in_order(pr
                 kinds = [c["kind"] for c in customs(messages)]
                 assert kinds and kinds[-1] in ("answer", "clarify", "abstain", "chitchat", "handoff"), messages
 
-    # The last turn ("how fast does it work?") names no medicine: the answer takes it from the conversation,
-    # which the other replica served the turn before.
+    # The last turn ("how is it given?") names no medicine: the answer takes it from the conversation, whose
+    # earlier turns the other replica served.
     for i, messages in enumerate(replies):
         answer = customs(messages)[-1]
-        assert (answer["kind"], answer.get("drug"), answer.get("topic")) == ("answer", DRUGS[i], "onset"), messages
+        expected = ("answer", DRUGS[i], "administration")
+        assert (answer["kind"], answer.get("drug"), answer.get("topic")) == expected, messages
 
-    events = user_texts_by_sender(prod, list(sent))
+    events = events_by_sender(prod, list(sent))
     for sender, texts in sent.items():
         conversation = events[sender]
-        user_events = [e for e in conversation if e["type"] == "user"]
+        user_events = [e for e in conversation if e["_type"] == "user"]
         assert [e["text"] for e in user_events] == texts, sender
         # Every stored event exactly once (a duplicate row would repeat its serialized data, timestamp included) ...
-        assert len({e["data"] for e in conversation}) == len(conversation), sender
+        assert len({e["_row"] for e in conversation}) == len(conversation), sender
         # ... in time order, and each user turn answered by exactly one run of the custom action.
         stamps = [e["timestamp"] for e in conversation]
         assert stamps == sorted(stamps), sender
-        responds = [e for e in conversation if e["type"] == "action" and e["action"] == "action_respond"]
+        responds = [e for e in conversation if is_respond(e)]
         assert len(responds) == len(texts), sender
-        positions = [n for n, e in enumerate(conversation) if e["type"] == "user"] + [len(conversation)]
+        positions = [n for n, e in enumerate(conversation) if e["_type"] == "user"] + [len(conversation)]
         for start, end in zip(positions, positions[1:], strict=False):
-            between = [e for e in conversation[start:end] if e["type"] == "action" and e["action"] == "action_respond"]
+            between = [e for e in conversation[start:end] if is_respond(e)]
             assert len(between) == 1, (sender, conversation[start]["text"])
 
 

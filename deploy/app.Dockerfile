@@ -1,0 +1,25 @@
+# Application image (Python 3.11): action server, staff inbox with the outbox worker, balancer, purge job.
+# The command picks the process: python -m bot.action_server | bot.staff | bot.balancer
+#   docker build -f deploy/app.Dockerfile -t eczema-med-bot-app .
+FROM python:3.11-slim
+WORKDIR /app
+ENV PYTHONPATH=/app \
+    PYTHONDONTWRITEBYTECODE=1 \
+    HF_HUB_OFFLINE=1 \
+    SANIC_HOST=0.0.0.0 \
+    STAFF_HOST=0.0.0.0 \
+    BALANCER_HOST=0.0.0.0 \
+    HANDOFF_DB_PATH=/app/var/handoff.sqlite \
+    BOT_CACHE_DIR=/app/var/cache
+COPY requirements/actions.txt requirements/actions.txt
+# torch must be the CPU build (see requirements/actions.txt); the CPU wheel index serves it.
+RUN pip install --no-cache-dir --extra-index-url https://download.pytorch.org/whl/cpu -r requirements/actions.txt
+COPY bot bot
+COPY actions actions
+RUN useradd --uid 10001 --no-create-home app && mkdir -p /app/var && chown -R app /app/var
+USER 10001
+# /app/var holds the handoff spool (tickets written while PostgreSQL is down) and the embedding cache:
+# mount a persistent volume there, shared by the action server and the staff app of the same pod/host.
+VOLUME ["/app/var"]
+EXPOSE 5055 8000 5005
+CMD ["python", "-m", "bot.action_server"]

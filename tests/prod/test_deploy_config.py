@@ -1,0 +1,129 @@
+"""The production settings agree everywhere: Rasa refuses to start when a ${VAR} of its endpoints file is unset."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.stack import PROD_ENDPOINTS, Ports, Stack, database_url_from
+
+DEPLOY = PROD_ENDPOINTS.parent
+_VAR = re.compile(r"\$\{(\w+)\}")
+
+
+def endpoint_vars() -> set[str]:
+    code = "\n".join(line.split("#", 1)[0] for line in PROD_ENDPOINTS.read_text().splitlines())
+    return set(_VAR.findall(code))
+
+
+def load_all(path: Path) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def test_the_prod_endpoints_use_postgresql_and_redis_from_the_environment() -> None:
+    config = yaml.safe_load(_VAR.sub("x", PROD_ENDPOINTS.read_text()))
+    assert config["tracker_store"]["type"] == "SQL" and config["tracker_store"]["dialect"] == "postgresql"
+    assert config["lock_store"]["type"] == "redis"
+    # Unquoted, or Rasa would not substitute them.
+    assert not re.search(r"""["']\$\{""", PROD_ENDPOINTS.read_text())
+    assert {"DB_HOST", "DB_PASSWORD", "REDIS_HOST", "REDIS_KEY_PREFIX", "ACTION_SERVER_URL"} <= endpoint_vars()
+
+
+def test_the_prod_stack_sets_every_variable_rasa_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in endpoint_vars() | {"DATABASE_URL", "WEB_SESSION_SECRET", "WEB_JWT_SECRET"}:
+        monkeypatch.delenv(name, raising=False)
+    stack = Stack(ports=Ports(6000, 6001, 6002, replicas=(6003, 6004)), profile="prod", rasa_replicas=2)
+    env = stack._env()
+    assert endpoint_vars() <= set(env)
+    assert env["DATABASE_URL"] == "postgresql://postgres@127.0.0.1:5432/eczema"
+    assert env["RASA_REPLICAS"] == "http://127.0.0.1:6003,http://127.0.0.1:6004"
+    assert int(env["ACTION_WORKERS"]) > 1
+    # One widget-session key for every replica, the same after a restart.
+    assert env["WEB_SESSION_SECRET"] and stack._env()["WEB_SESSION_SECRET"] == env["WEB_SESSION_SECRET"]
+    assert stack.endpoints == PROD_ENDPOINTS and stack.rasa_names == ["rasa-1", "rasa-2"]
+
+
+def test_the_environment_wins_over_the_prod_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DB_HOST", "db.internal")
+    monkeypatch.setenv("DB_PASSWORD", "p@ss/word")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    env = Stack(profile="prod", env={"DB_NAME": "clinic"})._env()
+    assert env["DB_HOST"] == "db.internal"
+    assert env["DATABASE_URL"] == "postgresql://postgres:p%40ss%2Fword@db.internal:5432/clinic"
+
+
+def test_bad_prod_settings_are_refused() -> None:
+    with pytest.raises(ValueError, match="alphanumeric"):
+        Stack(profile="prod", env={"REDIS_KEY_PREFIX": "eczema:prod"})._env()
+    with pytest.raises(ValueError, match="prod profile"):
+        Stack(rasa_replicas=2)
+    with pytest.raises(ValueError, match="profile"):
+        Stack(profile="staging")
+
+
+def test_the_local_profile_is_unchanged() -> None:
+    stack = Stack(ports=Ports(7000, 7001, 7002))
+    env = stack._env()
+    assert stack.rasa_names == ["rasa"] and stack.replica_urls == ["http://127.0.0.1:7000"]
+    assert stack.endpoints.name == "endpoints.yml"
+    assert "RASA_REPLICAS" not in env and "balancer" not in stack.health_urls()
+
+
+def test_database_url_quotes_its_parts() -> None:
+    env = {"DB_USER": "bot user", "DB_PASSWORD": "", "DB_HOST": "h", "DB_PORT": "5433", "DB_NAME": "n"}
+    assert database_url_from(env) == "postgresql://bot%20user@h:5433/n"
+
+
+def test_compose_gives_every_rasa_replica_its_settings_and_the_balancer_every_replica() -> None:
+    compose = load_all(DEPLOY / "docker-compose.yml")[0]
+    services = compose["services"]
+    replicas = sorted(name for name in services if name.startswith("rasa-"))
+    assert len(replicas) >= 2
+    for name in replicas:
+        assert endpoint_vars() <= set(services[name]["environment"]), name
+        assert "WEB_SESSION_SECRET" in services[name]["environment"]
+    upstreams = services["balancer"]["environment"]["RASA_REPLICAS"].split(",")
+    assert sorted(u.split("//")[1].split(":")[0] for u in upstreams) == replicas
+    for name in ("actions", "staff"):
+        env = services[name]["environment"]
+        assert env["DATABASE_URL"].startswith("postgresql://") and env["HANDOFF_DB_PATH"].startswith("/app/var/")
+        assert "spool:/app/var" in services[name]["volumes"]
+    assert int(services["actions"]["environment"]["ACTION_WORKERS"].split("-")[-1].rstrip("}")) > 1
+
+
+def _container(docs: list[dict[str, Any]], kind: str, name: str, container: str) -> dict[str, Any]:
+    doc = next(d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name)
+    return next(c for c in doc["spec"]["template"]["spec"]["containers"] if c["name"] == container)
+
+
+def test_kubernetes_gives_each_container_what_it_reads() -> None:
+    k8s = DEPLOY / "k8s"
+    config = load_all(k8s / "configmap.yaml")[0]["data"]
+    secrets = set(load_all(k8s / "secret.example.yaml")[0]["stringData"])
+    kustomization = load_all(k8s / "kustomization.yaml")[0]
+    docs = [doc for res in kustomization["resources"] for doc in load_all(k8s / res)]
+
+    def provided(container: dict[str, Any]) -> set[str]:
+        names = {e["name"] for e in container.get("env", [])}
+        if any("configMapRef" in src for src in container.get("envFrom", [])):
+            names |= set(config)
+        for entry in container.get("env", []):
+            ref = (entry.get("valueFrom") or {}).get("secretKeyRef")
+            if ref:
+                assert ref["key"] in secrets, ref
+        return names
+
+    rasa = provided(_container(docs, "Deployment", "rasa", "rasa"))
+    assert endpoint_vars() <= rasa and {"WEB_SESSION_SECRET", "DATABASE_URL"} <= rasa
+    for container in ("actions", "staff"):
+        env = provided(_container(docs, "StatefulSet", "actions", container))
+        assert {"DATABASE_URL", "HANDOFF_DB_PATH", "STAFF_TOKEN"} <= env, container
+    assert int(config["ACTION_WORKERS"]) > 1
+    balancer = _container(docs, "Deployment", "balancer", "balancer")
+    assert {e["name"]: e.get("value") for e in balancer["env"]}["RASA_REPLICAS"] == "http://rasa:5005"
+    rasa_deploy = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "rasa")
+    assert rasa_deploy["spec"]["replicas"] >= 2
