@@ -15,7 +15,7 @@ RASA := $(RASA_VENV)/bin/rasa
 MODEL := models/eczema.tar.gz
 TRAINING := config.yml domain.yml $(shell find data -type f -name '*.yml' 2>/dev/null)
 
-.PHONY: help setup run test lint unit channels validate stories chat eval nlu-report kb-audit kb-sync bench purge clean
+.PHONY: help setup run run-prod prod-test test lint unit channels validate stories chat eval nlu-report kb-audit kb-sync bench purge clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,12 @@ $(MODEL): $(TRAINING) | $(RASA_VENV)/.installed
 
 run: setup $(MODEL) ## Serve the bot on 127.0.0.1:5005 (REST), staff inbox on :8000; Ctrl-C stops
 	$(PY) -m bot.stack
+
+run-prod: setup $(MODEL) ## Production profile: PostgreSQL + Redis, 2 Rasa replicas behind a balancer on :5005
+	$(PY) -m bot.stack --prod
+
+prod-test: setup $(MODEL) ## Production-profile tests on the local PostgreSQL and Redis (also part of make test)
+	$(PY) -m pytest tests/prod -q
 
 chat: setup ## Terminal chat with the bot started by `make run`
 	$(PY) -m bot.chat

@@ -42,8 +42,11 @@ def main() -> None:
     if workers == 1:
         build_app("actions").run(host=host, port=port, single_process=True, access_log=False, motd=False)
         return
-    # Each worker warms up before it acknowledges; the first embedding of the knowledge base can be slow.
-    os.environ.setdefault("SANIC_WORKER_ACK_TIMEOUT", "300")
+    # Each worker warms up before it acknowledges, which can take longer than Sanic's fixed 30 s start-up
+    # deadline (Sanic 25 ignores SANIC_WORKER_ACK_TIMEOUT); the threshold is in tenths of a second.
+    from sanic.worker.manager import WorkerManager
+
+    WorkerManager.THRESHOLD = 3000
     loader = AppLoader(factory=partial(build_app, "actions"))
     app = loader.load()
     app.prepare(host=host, port=port, workers=workers, access_log=False, motd=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -108,10 +107,6 @@ def compare(kb: KnowledgeBase, drug_ids: Sequence[str], topics: Sequence[str]) -
     return answer
 
 
-def _first_sentence(text: str) -> str:
-    return re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
-
-
 def _names(drugs: Sequence[Drug]) -> str:
     names = [display_name(d) for d in drugs]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
@@ -148,13 +143,17 @@ def which(kb: KnowledgeBase, attribute: str) -> Answer | None:
         answer.texts.append(f"Suppress the immune system: {_names(yes)}.")
         answer.topic = "immune"
         cite([*no, *yes], "immune")
-    elif attribute == "fastest":
-        timed = sorted((d for d in meds if d.attributes.onset_weeks), key=lambda d: d.attributes.onset_weeks or 0)
-        answer.texts.append("From the handouts, fastest first:")
+    elif attribute in ("fastest", "slowest"):
+        timed = sorted(
+            (d for d in meds if d.attributes.onset_weeks),
+            key=lambda d: d.attributes.onset_weeks or 0,
+            reverse=attribute == "slowest",
+        )
+        answer.texts.append(f"From the handouts, {attribute[:-3]}est first:")
         for d in timed:
             found = find_fact(kb, d.id, ("onset",))
             if found:
-                answer.texts.append(_first_sentence(found[1].text))
+                answer.texts.append(found[1].text)
         answer.topic = "onset"
         cite(timed, "onset")
     elif attribute == "approved":
@@ -164,6 +163,12 @@ def which(kb: KnowledgeBase, attribute: str) -> Answer | None:
         answer.texts.append(f"Not FDA-approved for eczema (used off-label, or not approved in the US): {_names(no)}.")
         answer.topic = "approval"
         cite([*yes, *no], "approval")
+    elif attribute in ("biologic", "jak_inhibitor"):
+        members = [d for d in meds if d.drug_class == attribute]
+        label = "Biologics (shots)" if attribute == "biologic" else "JAK inhibitors (pills)"
+        answer.texts.append(f"{label} in the clinic's handouts: {_names(members)}.")
+        answer.topic = "what_is"
+        cite(members, "what_is")
     else:
         return None
     answer.texts = pack(answer.texts)

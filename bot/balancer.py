@@ -30,13 +30,15 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 from sanic.response import json as json_response
 
+from bot.fallback import fallback_messages
+
 log = logging.getLogger(__name__)
 
 WEBHOOK = "/webhooks/rest/webhook"
 METHODS = ["GET", "POST", "HEAD", "OPTIONS"]
 IDEMPOTENT = {"GET", "HEAD", "OPTIONS"}
 MAX_BODY = 1024 * 1024
-# Longer than the REST channel's own reply deadline (REPLY_TIMEOUT_SECONDS, 20 s), so the replica's fallback wins.
+# Longer than the channels' own reply deadline (REST_TURN_TIMEOUT / WEB_TURN_TIMEOUT, 30 s), so theirs wins.
 DEFAULT_TIMEOUT = 35.0
 DEFAULT_COOLDOWN = 2.0
 # Shorter than Rasa's (Sanic's) keep-alive timeout of 5 s, so an idle connection is never reused as it closes.
@@ -108,17 +110,8 @@ def _forward_headers(request: Request) -> dict[str, str]:
     return headers
 
 
-def fallback_messages(reason: str = "unavailable") -> list[dict[str, Any]]:
-    """What the person gets when no replica can answer. Same wording and shape as the channels' fallback
-    (bot.channels.common.fallback_messages, which imports Rasa and so cannot be imported here): no medical
-    content, only where to get help."""
-    phone = os.environ.get("CLINIC_PHONE", "555-0100")
-    text = f"Sorry, I can't answer right now. Please call the clinic at {phone}. If this is an emergency, call 911."
-    return [{"text": text}, {"custom": {"kind": "abstain", "reason": reason, "clinic_phone": phone}}]
-
-
 def _fallback(reason: str) -> HTTPResponse:
-    return json_response(fallback_messages(reason), status=200)
+    return json_response(fallback_messages(os.environ.get("CLINIC_PHONE", "555-0100"), reason), status=200)
 
 
 def _bad_gateway(message: str) -> HTTPResponse:
@@ -221,6 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request, with its URL
     upstreams = args.replica or replicas_from_env()
     if not upstreams:
         parser.error("no replicas: set RASA_REPLICAS or pass --replica")

@@ -346,6 +346,7 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
         "done|finished|tired|sick with|of life|living|everything|existing|alive|being",
         "wish|if _{0,2} was|were|wasnt|wasn't dead|gone|never|born",
         "no reason|point to|in live|living",
+        "point|reason of|in|to living|life|going|existing|being",
         "not|isnt|isn't|aint|nt|n't worth _{0,1} living|it|alive",
         "rather|better|should|well _{0,2} be dead",
         "self harm|harming|injury",
@@ -376,7 +377,7 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
         f"skin|eyes|eye|whites {_GAP} yellow|yellowish|yellowy|yello|yelow|yellowing",
         "jaundice|jaundiced|jaundace|jondice|jaundise|jaundus",
         f"dark|brown|tea|cola|coke|coffee|orange {_GAP} urine|pee|wee|piss|peeing",
-        f"urine|pee|wee|piss {_GAP} dark|brown|tea|cola|coke|coffee|orange|darker",
+        f"urine|pee|wee|piss|peeing|peed|pees {_GAP} dark|brown|tea|cola|coke|coffee|orange|darker",
         "pale|white|grey|gray|clay poop|stool|stools|poo",
     ],
     "bleeding": [
@@ -695,7 +696,7 @@ _PERSON = (
     "grandson|granddaughter|niece|nephew|brother|sister|infant"
 )
 _BODY = (
-    "eyes|eye|skin|lips|lip|tongue|throat|face|pee|urine|poop|stool|gums|nose|temp|temperature|fever|"
+    "eyes|eye|skin|lips|lip|tongue|throat|face|pee|urine|poop|stool|gums|nose|"
     "chest|ankles|legs|feet|hands|rash|eczema|arm|arms|belly|stomach|tummy|head|mouth|breathing|heart|"
     "sores|sore|patches|patch|spots|spot|site|cuts|scratches|wounds|bumps|blisters|hair|neck"
 )
@@ -705,6 +706,12 @@ _STATE = (
     "having|running|woke|noticed|developed|broke|broken|keep|became|seems|seem|can't|cant|cnt|ca|cannot|"
     "wo|wont|won't|getting|gets|went|threw|vomited|fainted|passed|bled|bleeding|hurts|hurt|hurting"
 )
+_NEED = {"have", "has", "had", "'ve", "ve", "got", "gotta", "need", "needs"}
+_PERMISSION = [
+    "is|was it|that ok|okay|safe|fine|alright to|if",
+    "it|that 's|s|is ok|okay|safe|fine|alright to|if",
+    "its|thats ok|okay|safe|fine|alright to|if",
+]
 # Person words that carry their own verb ("im", "hes").
 _STATEFUL_PERSON = "im|i'm|ive|i've|hes|he's|shes|she's|theyre|they're|were|we're|weve|we've"
 _TIME = [
@@ -758,7 +765,7 @@ _GENERAL = [
     "rarely|normal|possible|usually|typical|typically|often|prone|increase|increases|raise|raises|associated|"
     "linked|known|prevent|avoid|lead|leads|happen|happens|signs|symptoms|watch|lookout|warning|dangerous|"
     "safe|frequent|frequency|percent|percentage|anyone|people|patients|someone|person|kids|children|"
-    "make|makes|give|gives",
+    "make|makes",
     "side effect|effects",
     "worried|worry|worrying|scared|afraid|concerned|nervous|wondering",
     "in general",
@@ -769,7 +776,8 @@ _GENERAL = [
 
 # What-ifs and plans: not happening now ("if my son gets a fever", "she starts methotrexate next month").
 _HYPOTHETICAL = [
-    "if|incase|whenever|suppose|supposing|hypothetically|tomorrow|soon|planning|plan|eventually|future",
+    "if|incase|whenever|suppose|supposing|hypothetically|tomorrow|soon|planning|plan|eventually|future|"
+    "thinking|considering|deciding|debating",
     "in case",
     "what would",
     "next week|month|year|time|visit|appointment",
@@ -846,7 +854,8 @@ class CueReader:
     def __init__(self) -> None:
         self._nlp = blank_nlp()
         self._matcher = Matcher(self._nlp.vocab, fuzzy_compare=_flag_fuzzy)
-        self._matcher.add("PERSON", _compile(_PERSON))
+        # "is it ok to take ...": asking for oneself without a pronoun
+        self._matcher.add("PERSON", [*_compile(_PERSON), *(p for t in _PERMISSION for p in _compile(t))])
         self._matcher.add(
             "STATE",
             [*_compile(f"{_PERSON}|{_BODY} _{{0,3}} {_STATE}"), *_compile(_STATEFUL_PERSON)],
@@ -867,6 +876,10 @@ class CueReader:
         }
         for key_id, start, end in self._matcher(doc):
             label = self._nlp.vocab.strings[key_id]
+            if label == "STATE" and end < len(doc) and doc[end].lower_ == "to" and doc[end - 1].lower_ in _NEED:
+                continue  # "have to", "got to": a need, not a state
+            if label == "STATE" and any(t.lower_ in _CLAUSE_BREAK for t in doc[start + 1 : end - 1]):
+                continue  # a person in one clause, a verb in the next
             # a state belongs to the clause of its verb, the other cues to where they start
             marks[label].add(end - 1 if label == "STATE" else start)
         clauses = []

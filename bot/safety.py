@@ -264,13 +264,14 @@ class SafetyScreen:
         if RedFlagMatcher.needs_medicine(flag.category) and not has_medicine:
             return False
         need = requirement(flag.category)
-        if flag.kind == "dose":
-            need = "happening"
         if need == "always":
             return True
         if need == "personal":
             return reading.person
         clause = reading.clause_at(flag.span[0])
+        if flag.kind == "dose":
+            # an extra or wrong dose must be said to have happened: "can I take an extra dose?" is a question
+            return clause.happening or clause.bare
         if need == "reported" or flag.urgency == "urgent":
             # a danger sign in a bare phrase counts ("throat closing up", "fevers and night sweats on
             # cyclosporin"); a routine topic needs a cue ("Rinvoq and pregnancy" is a search)

@@ -23,7 +23,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -231,6 +231,9 @@ class Stack:
         for name in names:
             self.start_process(name)
         self.wait_ready(timeout, names)
+        dead = [n for n in names if self.processes[n].poll() is not None]
+        if dead:
+            raise RuntimeError(f"exited right after restarting: {', '.join(dead)} (see {self.log_dir})")
 
     def health_urls(self) -> dict[str, str]:
         checks = {
@@ -252,14 +255,46 @@ class Stack:
     def stop(self, name: str | None = None) -> None:
         for key in [name] if name else list(self.processes):
             proc = self.processes.pop(key, None)
-            if proc is None or proc.poll() is not None:
-                continue
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+            if proc is not None:
+                stop_process_group(proc)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_process_group(proc: subprocess.Popen[bytes], grace: float = 20.0) -> None:
+    """Stop a process started in its own session and everything it started.
+
+    SIGTERM goes to the leader first: a multi-worker Sanic server (ACTION_WORKERS > 1) then stops its workers
+    itself; signalling the whole group at once kills its multiprocessing manager first, the leader dies of a
+    broken pipe and the workers, which ignore SIGTERM, would keep serving the port. Whatever is left of the
+    group afterwards gets SIGTERM, then SIGKILL.
+    """
+    pgid = proc.pid  # start_new_session: the leader's pid is the group id
+    if proc.poll() is None:
+        with suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGKILL)
+            proc.wait()
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        if not _group_alive(pgid):
+            return
+        with suppress(ProcessLookupError):
+            os.killpg(pgid, sig)
+        deadline = time.monotonic() + wait
+        while _group_alive(pgid) and time.monotonic() < deadline:
+            time.sleep(0.1)
 
 
 def wait_for(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None, log: Path | None = None) -> None:

@@ -51,17 +51,18 @@ SAFETY_INTENTS = frozenset(
 _TOPIC_WORDS: dict[str, str] = {
     "side_effects": r"side[\s-]?effects?|adverse|risks?\b|\bs/?e\b|\bcause[sd]?\b|\b(?:raise|lower|increase)s?\b|"
     r"bone marrow|(?:blood|cell) counts?|white (?:blood )?cells|cholesterol|hair growth|tremors?|nausea",
+    "safety_warnings": r"\bwarnings?\b|boxed|black[\s-]?box",
     "monitoring": r"\blabs?\b|blood (?:test|work|draw)s?|lab ?work|monitor\w*|blood pressure|folic|check[\s-]?ups?",
-    "administration": r"how (?:is|are) (?:it|they|\w+) (?:given|taken)|how often|pill or|shot or|inject\w*|"
-    r"by mouth|dos(?:e|ing) schedule",
+    "administration": r"how (?:is|are)\s+(?:it\s+|they\s+|\w+\s+)?(?:given|taken)|how often|pill or|shot or|inject\w*|"
+    r"by mouth|dos(?:e|ing) schedule|\bis (?:it |this )?an? (?:shot|pill|injection)\b",
     "onset": r"how (?:fast|quick\w*|soon|long (?:until|till|before|does it take))|start(?:s)? (?:to )?work|kick in|"
     r"\b(?:fast|quick|slow)(?:er|est)\b|fast[\s-]acting|works? (?:fast|quickly)",
-    "pregnancy": r"pregnan\w*|breast\s?feed\w*|nursing|birth defects?",
+    "pregnancy": r"pregnan\w*|breast\s?feed\w*|nursing|birth defects?|miscarr\w*",
     "immune": r"immune|infections?",
     "approval": r"approv\w*|\bfda\b|off[\s-]?label|what ages?|how old|babies|toddlers?",
-    "mechanism": r"how (?:does|do) (?:it|they|\w+) work|mechanism|what does (?:it|\w+) block",
-    "duration": r"how long (?:do|will|can|are|is) (?:you|i|people|he|she|they|kids|it)\b.*\b(?:on|stay|take|used)|"
-    r"long[\s-]term|taper\w*",
+    "mechanism": r"how (?:does|do)\s+(?:it\s+|they\s+|\w+\s+)?work\b|mechanism|what does\s+(?:it\s+|\w+\s+)?block",
+    "duration": r"how long (?:do|will|can|are|is) (?:you|u|i|people|he|she|they|kids|it)\b.*\b(?:on|stay|take|used)|"
+    r"long[\s-]term|taper\w*|length of time|how many (?:months|years)",
     "interactions": r"interact\w*",
 }
 _TOPIC_PATTERNS = {topic: re.compile(rx, re.IGNORECASE) for topic, rx in _TOPIC_WORDS.items()}
@@ -92,6 +93,9 @@ _WHICH: dict[str, str] = {
     "injection": r"shots?|inject\w*|needles?",
     "mouth": r"pills?|tablets?|by mouth|oral\w*|swallow",
     "fastest": r"fast\w*|quick\w*|soonest|rapid\w*",
+    "slowest": r"slow\w*|longest",
+    "biologic": r"biologics?",
+    "jak_inhibitor": r"\bjak",
     "approved": r"approv\w*|\bfda\b",
 }
 _WHICH_PATTERNS = {k: re.compile(rx, re.IGNORECASE) for k, rx in _WHICH.items()}
@@ -116,13 +120,18 @@ def asks_for_a_list(text: str) -> bool:
 
 # Subjects people ask about that the clinic's handouts never cover; they get an honest "not covered".
 _UNCOVERED: dict[str, str] = {
-    "missed or late doses": r"\bmiss(?:ed|ing)? (?:a |the |my |his |her )?(?:dose|shot|pill)|\bforg[eo]t\w*\b|"
-    r"\blate dose",
+    "missed or late doses": r"\bmiss(?:ed|ing)?\b.{0,30}\b(?:dose|shot|pill|injection)s?\b|\bforg[eo]t\w*\b|"
+    r"\blate dose|\bskip(?:ped|ping|s)?\b",
     "overdoses": r"overdos\w*|too (?:much|many)",
     "alcohol": r"\balcohol\b|\bdrink(?:ing)?\b|\bbeer\b|\bwine\b",
     "vaccines": r"vaccin\w*|immuni[sz]ation|flu shot",
     "diet and food": r"\bfoods?\b|\bdiet\b|grapefruit",
-    "costs and insurance": r"\bcost\w*|\bprice\b|insurance|copay",
+    "costs and insurance": r"\bcost\w*|\bprice\b|insurance|copay|medicaid|medicare|\bgenerics?\b|cheap\w*|\bpay\b",
+    "storing medicines": r"\bfridge\b|refrigerat\w*|\bstor(?:e|ed|age|ing)\b|room temperature",
+    "disposing of pens and needles": r"get rid of|dispos\w*|sharps|throw (?:away|out)",
+    "travel": r"\bfly(?:ing)?\b|\bplanes?\b|\btravel\w*|airport",
+    "how long a medicine stays in the body": r"half[\s-]?life",
+    "skin care products and baths": r"bleach|wet wraps?|moisturi[sz]\w*|lotions?|emollients?|\bbaths?\b",
 }
 _UNCOVERED_PATTERNS = {subject: re.compile(rx, re.IGNORECASE) for subject, rx in _UNCOVERED.items()}
 

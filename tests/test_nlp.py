@@ -5,7 +5,15 @@ import sys
 
 import pytest
 
-from bot.nlp import CATEGORIES, RED_FLAG_PATTERNS, CueReader, Mention, NameMatcher, RedFlagMatcher
+from bot.nlp import (
+    CATEGORIES,
+    DEFAULT_UNKNOWN,
+    RED_FLAG_PATTERNS,
+    CueReader,
+    Mention,
+    NameMatcher,
+    RedFlagMatcher,
+)
 
 # A hand-made names table shaped like KnowledgeBase.names(), so these tests do not move with the content.
 NAMES: dict[str, list[str]] = {
@@ -138,6 +146,11 @@ def test_names_longest_match_wins(names: NameMatcher) -> None:
     assert [(m.drug_id, m.surface) for m in names.find("a JAK inhibitor pill")] == [("jak_inhibitors", "JAK inhibitor")]
 
 
+def test_default_unknown_names_are_clean() -> None:
+    assert {"tacrolimus", "Tylenol", "birth control", "ruxolitinib cream"} <= set(DEFAULT_UNKNOWN)
+    assert all(name == " ".join(name.split()) and "," not in name for name in DEFAULT_UNKNOWN)
+
+
 def test_names_empty_text(names: NameMatcher) -> None:
     assert names.find("") == []
 
@@ -223,7 +236,7 @@ def test_nothing_is_built_at_import_time() -> None:
         ("lower my dose", "dose_change"),
         ("flu shot", "vaccine"),
         ("talk to a nurse", "request_human"),
-        ("real person", "request_human"),
+        ("i want a real person", "request_human"),
     ],
 )
 def test_red_flags_tolerate_typos_and_shorthand(flags: RedFlagMatcher, text: str, category: str) -> None:
@@ -250,6 +263,10 @@ def test_red_flags_tolerate_typos_and_shorthand(flags: RedFlagMatcher, text: str
         ("can i drink on mtx", "emergency_overdose"),
         ("I took my pills this morning", "emergency_overdose"),
         ("I threw up once", "vomiting"),
+        ("are you a real person?", "request_human"),
+        ("can people on methotrexate get live vaccines", "request_human"),
+        ("after stopping cyclosporine", "dose_change"),
+        ("tell me a bit about imuran", "emergency_overdose"),
     ],
 )
 def test_red_flags_do_not_fire_on_lookalikes(flags: RedFlagMatcher, text: str, category: str) -> None:
@@ -288,7 +305,7 @@ def test_every_pattern_category_is_known() -> None:
     ],
 )
 def test_cues_statements_and_reports_are_happening(cues: CueReader, text: str) -> None:
-    assert cues.read(text).clause_at(0).happening
+    assert cues.read(text).happening_at(0)
 
 
 @pytest.mark.parametrize(
@@ -305,14 +322,19 @@ def test_cues_statements_and_reports_are_happening(cues: CueReader, text: str) -
 )
 def test_cues_general_questions_and_what_ifs_are_not_happening(cues: CueReader, text: str) -> None:
     reading = cues.read(text)
-    assert not any(c.happening for c in reading.clauses), reading
+    assert not reading.happening, reading
 
 
 def test_cues_are_read_per_clause(cues: CueReader) -> None:
     text = "my daughter is on methotrexate, can it cause infections?"
     reading = cues.read(text)
     assert reading.person
-    assert not reading.clause_at(text.index("infections")).happening
+    assert not reading.happening_at(text.index("infections"))
+
+
+def test_cues_bare_phrase_needs_a_cue_somewhere(cues: CueReader) -> None:
+    assert not cues.read("Rinvoq and pregnancy").happening
+    assert cues.read("fevr and sore throat, im on the jak pill").happening_at(0)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,11 @@ from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
+from bot.fallback import fallback_messages, fallback_text
+
 log = logging.getLogger(__name__)
+
+__all__ = ["fallback_messages", "fallback_text"]
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 MAX_MESSAGE_CHARS = 2000
@@ -67,26 +71,11 @@ async def run_turn(
     return list(collector.messages)
 
 
-def fallback_text(clinic_phone: str) -> str:
-    """Said when the bot could not answer: no medical content, only where to get help."""
-    return (
-        f"Sorry, I can't answer right now. Please call the clinic at {clinic_phone}. If this is an emergency, call 911."
-    )
-
-
 def has_reply(messages: list[dict[str, Any]]) -> bool:
     """True when the turn produced the reply contract: text and a custom message with a kind."""
     return any(m.get("text") for m in messages) and any(
         isinstance(m.get("custom"), dict) and m["custom"].get("kind") for m in messages
     )
-
-
-def fallback_messages(clinic_phone: str) -> list[dict[str, Any]]:
-    """The whole reply when the bot could not answer (action server down, slow or failing)."""
-    return [
-        {"text": fallback_text(clinic_phone)},
-        {"custom": {"kind": "abstain", "reason": "unavailable", "clinic_phone": clinic_phone}},
-    ]
 
 
 def erase_requested(messages: list[dict[str, Any]]) -> bool:

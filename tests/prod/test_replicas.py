@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+import requests
 from prod_support import Chat, ProdEnv, RedisMonitor, customs, is_fallback, text_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
@@ -121,3 +122,18 @@ def test_both_replicas_take_their_locks_in_the_shared_redis(prod: ProdEnv) -> No
         monitor.close()
     # Two different processes (their own Redis connections) used the same lock key in the same database.
     assert clients[0] and clients[1] and not clients[0] & clients[1]
+
+
+def test_a_widget_session_started_on_one_replica_is_accepted_by_the_other(prod: ProdEnv) -> None:
+    first_url, second_url = (f"{url}/webhooks/web/webhook" for url in prod.stack.replica_urls)
+    first = requests.post(first_url, json={"message": "hi"}, timeout=90)
+    assert first.status_code == 200, first.text
+    session = first.json()["session"]
+    assert session
+    second = requests.post(
+        second_url, json={"message": "what are the side effects of methotrexate?", "session": session}, timeout=90
+    )
+    assert second.status_code == 200, second.text
+    assert second.json()["session"] == session
+    answer = customs(second.json()["messages"])[-1]
+    assert (answer["kind"], answer.get("drug")) == ("answer", "methotrexate"), second.json()
