@@ -20,9 +20,11 @@ from bot.knowledge.schema import GENERAL
 from bot.settings import Settings
 from bot.understanding import (
     CHITCHAT_INTENTS,
-    GENERAL_INTENTS,
+    DEFAULT_GENERAL_TOPIC,
+    GENERAL_INTENT,
     TOPIC_INTENTS,
     asks_for_a_list,
+    general_topic_in_text,
     sounds_like_comparison,
     topics_in_text,
     uncovered_subject,
@@ -320,8 +322,8 @@ class Assistant:
             found = answers.which(self.kb, attribute)
             if found:
                 return self._reply_answer(found)
-        if intent in GENERAL_INTENTS and not drugs:
-            return self._general(text, GENERAL_INTENTS[intent])
+        if intent == GENERAL_INTENT and not drugs:
+            return self._general(text, wording)
 
         named = [_alternatives(t) for t in topics_in_text(wording)]
         topics = self._topics(intent, named, turn)
@@ -364,7 +366,7 @@ class Assistant:
         """The text with medicine names blanked, so a name like "JAK pills" is not read as a topic word."""
         for mention in self.names.find(text):
             text = text.replace(mention.surface, " ")
-        return text
+        return " ".join(text.split())
 
     def _topics(self, intent: str | None, named: list[tuple[str, ...]], turn: Turn) -> list[tuple[str, ...]]:
         """Wanted topics, each as alternatives: named in the text, else from the intent, else carried over."""
@@ -388,14 +390,20 @@ class Assistant:
             return [(best.ref.fact.topic,)]
         return topics
 
-    def _general(self, text: str, topic: str) -> Reply:
-        """A general-topic answer, unless retrieval finds a clearly better fact about one medicine."""
+    def _general(self, text: str, wording: str) -> Reply:
+        """A general-topic answer: the topic named in the wording, else the closest general fact; a clearly
+        better fact about one medicine wins over both."""
         hits = self.retriever.search(text, top_k=1) if self.retriever else []
-        found: Answer | None = None
         if hits and hits[0].ref.drug.id != GENERAL and hits[0].score >= RETRIEVAL_THRESHOLD + GENERAL_MARGIN:
             ref = hits[0].ref
             found = answers.topic_answer(self.kb, ref.drug.id, [(ref.fact.topic,)])
-        found = found or answers.topic_answer(self.kb, GENERAL, [(topic,)])
+            if found:
+                return self._reply_answer(found)
+        topic = general_topic_in_text(wording)
+        if topic is None and self.retriever is not None:
+            general = self.retriever.search(text, drugs=[GENERAL], top_k=1)
+            topic = general[0].ref.fact.topic if general else None
+        found = answers.topic_answer(self.kb, GENERAL, [(topic or DEFAULT_GENERAL_TOPIC,)])
         if found is None:
             raise LookupError(f"general topic {topic} has no fact")
         return self._reply_answer(found)

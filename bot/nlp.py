@@ -222,6 +222,7 @@ CATEGORIES: dict[str, Category] = {
     "breathing_nonacute": Category("urgent", "breathing trouble (not acute)"),
     "allergic_reaction": Category("urgent", "allergic reaction without breathing trouble"),
     "kidney_signs": Category("urgent", "possible kidney problem (foamy urine or swelling)"),
+    "blood_clot": Category("urgent", "possible blood clot (leg pain or swelling)"),
     "vomiting": Category("urgent", "vomiting that does not stop"),
     "severe_rash": Category("urgent", "severe rash with peeling or blisters"),
     "pregnancy_on_teratogen": Category("urgent", "pregnancy on methotrexate or mycophenolate"),
@@ -265,7 +266,7 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
         f"ca|can|could|wo|do|does|did|is|cn n't|nt|not|t {_BREATHE}",
         f"trouble|difficulty|difficult|hard|harder|struggling|struggle|struggles|problems|problem|issues "
         f"to|with? {_BREATHE}",
-        f"stopped|stop|stops {_BREATHE}",
+        f"stopped|stop|stops|not|isnt|isn't|nt|n't|aint|barely|hardly _{{0,1}} {_BREATHE}",
         "gasping|gasps|choking",
         "turning|turned|going|gone|lips|lip|face _{0,2} blue",
         "blue lips|lip|face",
@@ -302,7 +303,7 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
         "pills|pill|tablets|tablet|tabs|bottle|capsules|meds|medicine|medication|whole|all|bunch|handful|"
         f"several|few|some|couple|lots|one|#num|{_MED}",
         "whole|entire|full bottle|pack|packet|box|blister|sheet|container|strip|vial",
-        "all _{0,2} his|her|my|the|of pills|tablets|tabs|meds|capsules",
+        "all _{0,4} pills|tablets|tabs|meds|capsules|doses",
         f"got|gotten|getting|get into {_GAP} pills|pill|tablets|bottle|meds|medicine|medication|cabinet|"
         "purse|methotrexate|mtx",
         "got|gotten|get ahold|hold of",
@@ -333,7 +334,8 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
         f"{_MED}|prescription",
     ],
     "emergency_self_harm": [
-        f"want|wanna|wish|wanted|ready|going|gonna {_GAP} die|dead|disappear",
+        f"want|wants|wanna|wish|wishes|wished|wanted|wanting|ready|going|gonna {_GAP} die|dead|disappear",
+        "longer _{0,3} alive|live|living|exist|here|around",
         "kill|killing|hurt|hurting|harm|harming|cut|cutting|end|ending myself|myslef|mysef|my|herself|himself|"
         "themselves|themself|yourself",
         "end|ending _{0,1} it|life|everything all?",
@@ -428,9 +430,20 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
         "pregnant|pregnancy|preg|prego|preggo|preggers|pregant|pregnat|pregnent|prenant|expecting|"
         "pregnancies|conceive|conceived|conceiving|ttc",
         "trying for a baby",
+        # planning a pregnancy: counts when someone says it of themselves (see the safety screen)
         "missed|late period",
+        "period _{0,2} late|missed|overdue",
         "positive pregnancy? test",
         "breastfeeding|breastfeed|breastfed|breast|nursing|pumping|chestfeeding|bfing",
+    ],
+    "pregnancy_other:plan": [
+        "trying|planning|plan|want|wanting|hoping|ttc _{0,3} pregnant|baby|conceive|pregnancy|family",
+    ],
+    "blood_clot": [
+        f"calf|leg|legs|thigh {_GAP} hurts|hurt|hurting|pain|painful|swollen|swelling|warm|red|tender",
+        f"swollen|painful|warm|red|tender {_GAP} calf|leg|thigh",
+        "blood clot|clots",
+        "clot|dvt|embolism",
     ],
     "side_effect_now": [
         f"red|pink|itchy|swollen|puffy|watery|crusty|goopy|irritated|bloodshot|sore|burning {_GAP} eyes|eye|eyelids",
@@ -455,6 +468,8 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
         "acne|pimples|breakout|breaking",
         "rash|rashes|bumps|itchy",
         "worse|flare|flaring|flared|flareup|flares|worsening",
+        "mood|moody|depressed|depression|anxious|anxiety|irritable|cranky|crying|insomnia|sleepless",
+        "ca|can|cant|cannot n't|nt|not? sleep",
         "cholesterol|pressure|bp|bloodpressure _{0,3} high|up|elevated|higher|rising|raised",
     ],
     "missed_dose": [
@@ -506,7 +521,7 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
     "request_human": [
         f"talk|speak|chat|connect|call|contact {_GAP} someone|somebody|person|human|nurse|doctor|doc|dr|"
         "provider|staff|team|pharmacist|dermatologist|derm|physician|clinic|office",
-        f"want|need|like|wanna|get|let|put|transfer|connect {_GAP} real|actual|human|person|nurse|doctor|"
+        "want|need|like|wanna|get|let|put|transfer|connect _{0,4} real|actual|human|person|nurse|doctor|"
         "someone|somebody|representative",
         "live person|agent|human",
         "human|person|representative|operator|agent|nurse please|pls|plz",

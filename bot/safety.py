@@ -269,6 +269,8 @@ class SafetyScreen:
         if need == "personal":
             return reading.person
         clause = reading.clause_at(flag.span[0])
+        if flag.kind == "plan":
+            return reading.person  # "we're trying for a baby" is personal, though not happening yet
         if flag.kind == "dose":
             # an extra or wrong dose must be said to have happened: "can I take an extra dose?" is a question
             return clause.happening or clause.bare

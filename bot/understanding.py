@@ -20,19 +20,10 @@ TOPIC_INTENTS: dict[str, tuple[str, ...]] = {
     "ask_recommendation": ("guidelines", "what_is"),
 }
 
-# Intents about systemic medicines in general -> a topic of the "general" pseudo-medicine.
-GENERAL_INTENTS: dict[str, str] = {
-    "ask_systemic_overview": "systemic_overview",
-    "ask_when_used": "when_used",
-    "ask_how_they_help": "how_they_help",
-    "ask_immunosuppressants": "immunosuppressants",
-    "ask_biologics": "biologics",
-    "ask_analogy": "analogy",
-    "ask_emerging": "emerging",
-    "ask_key_points": "key_points",
-    "ask_goals": "goals",
-    "ask_read_more": "read_more",
-}
+# Questions about systemic medicines in general; the topic of the "general" pseudo-medicine is chosen from the
+# wording (general_topic_in_text) or by retrieval among the general facts.
+GENERAL_INTENT = "ask_general"
+DEFAULT_GENERAL_TOPIC = "systemic_overview"
 
 CHITCHAT_INTENTS: dict[str, str] = {
     "greet": "greet",
@@ -55,7 +46,9 @@ _TOPIC_WORDS: dict[str, str] = {
     "monitoring": r"\blabs?\b|blood (?:test|work|draw)s?|lab ?work|monitor\w*|blood pressure|folic|check[\s-]?ups?",
     "administration": r"how (?:is|are)\s+(?:it\s+|they\s+|\w+\s+)?(?:given|taken)|how often|pill or|shot or|inject\w*|"
     r"by mouth|dos(?:e|ing) schedule|\bis (?:it |this )?an? (?:shot|pill|injection)\b",
+    "what_is": r"what (?:kind|type|sort) of (?:drug|medicine|med|medication)",
     "onset": r"how (?:fast|quick\w*|soon|long (?:until|till|before|does it take))|start(?:s)? (?:to )?work|kick in|"
+    r"how long (?:it|they|does it|do they) takes? to|takes? (?:for it )?to (?:work|help)|"
     r"\b(?:fast|quick|slow)(?:er|est)\b|fast[\s-]acting|works? (?:fast|quickly)",
     "pregnancy": r"pregnan\w*|breast\s?feed\w*|nursing|birth defects?|miscarr\w*",
     "immune": r"immune|infections?",
@@ -78,11 +71,31 @@ def topics_in_text(text: str) -> list[str]:
     return [topic for _, topic in sorted(found)]
 
 
-_COMPARE = re.compile(r"\b(?:vs\.?|versus|compare\w*|difference|better|worse|safer|faster|slower|or)\b", re.I)
+_COMPARE = re.compile(r"\b(?:vs\.?|versus|compare\w*|differen\w*|better|worse|safer|faster|slower|or)\b", re.I)
 
 
 def sounds_like_comparison(text: str) -> bool:
     return bool(_COMPARE.search(text))
+
+
+# Wording that clearly names a general topic; it overrides a general intent the classifier may have mixed up.
+_GENERAL_WORDS: dict[str, str] = {
+    "analogy": r"light ?switch|light bulb|\bbuilding\b|\bfloor\b|analogy",
+    "read_more": r"websites?|read more|learn more|resources?|\blinks?\b",
+    "emerging": r"in development|clinical trials?|\bstud(?:y|ies)\b|emerging|"
+    r"new(?:er|est)? (?:treatments?|medicines?|drugs?|meds)",
+    "biologics": r"biologics?|interleukins?|\bILs?\b|antibod\w*",
+    "key_points": r"key points|summar\w+|main points|takeaways?|in short",
+    "goals": r"\bgoals?\b|aim of treatment|success look",
+    "immunosuppressants": r"immune[\s-]suppress\w*|immunosuppress\w*|off[\s-]label",
+    "how_they_help": r"itch[\s-]scratch|how do (?:they|these|systemic \w+) help|inflammation",
+    "when_used": r"when (?:are|do|would|should|is)\b.*\b(?:used|needed|start\w*|need)|creams? (?:aren'?t|not|don'?t)",
+}
+_GENERAL_PATTERNS = {topic: re.compile(rx, re.IGNORECASE) for topic, rx in _GENERAL_WORDS.items()}
+
+
+def general_topic_in_text(text: str) -> str | None:
+    return next((topic for topic, p in _GENERAL_PATTERNS.items() if p.search(text)), None)
 
 
 # "which medicines ..." questions answered from structured attributes.

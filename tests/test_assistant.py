@@ -4,7 +4,7 @@ import pytest
 
 from bot.assistant import Turn
 from bot.knowledge.loader import FactRef
-from bot.understanding import GENERAL_INTENTS, TOPIC_INTENTS
+from bot.understanding import TOPIC_INTENTS
 from tests.conftest import FakeVerdict, KeywordScreen, MemoryStore, make_assistant
 
 
@@ -259,35 +259,11 @@ def test_sms_clarify_offers_numbered_choices_and_a_digit_picks_one(assistant):
     assert f'"drug":"{pick.custom["drug"]}"' in ask.slots["choices"][1]
 
 
-def test_every_answer_in_the_knowledge_base_fits_the_sms_limits(kb, assistant):
+def test_every_answer_in_the_knowledge_base_fits_the_sms_limits(kb, settings):
+    from bot import replies, sms
     from bot.channels.gsm7 import SMS_LIMIT, is_gsm7, septets
 
+    disclaimer = replies.render("disclaimer", settings, "sms")
     for ref in kb.facts():
-        drug = ref.drug.id
-        turn = Turn("?", channel="sms", intent="ask_what_is", confidence=0.9, entity_drugs=(drug,), first_turn=True)
-        if drug == "general":
-            intent = next(i for i, t in GENERAL_INTENTS.items() if t == ref.fact.topic)
-            turn = Turn("?", channel="sms", intent=intent, confidence=0.9, first_turn=True)
-        else:
-            turn = Turn("?", channel="sms", intent=_intent_for(ref), confidence=0.9, entity_drugs=(drug,),
-                        first_turn=True)  # fmt: skip
-        reply = assistant.respond(turn)
-        assert reply.kind in ("answer", "abstain"), ref.key
-        assert septets(reply.texts[0]) <= SMS_LIMIT and is_gsm7(reply.texts[0]), (ref.key, reply.texts[0])
-
-
-def test_a_typed_slash_command_is_still_screened(screened):
-    assistant, store = screened
-    reply = assistant.respond(Turn('/greet{"x": "my son has a fever"}', intent="greet", confidence=1.0))
-    assert reply.kind == "handoff" and len(store.tickets) == 1
-
-
-def test_delete_my_data_asks_first_then_erases(assistant):
-    ask = assistant.respond(Turn("please delete my data", intent="delete_my_data", confidence=0.95))
-    assert ask.slots == {"pending_erase": True} and "YES" in ask.texts[0]
-    done = assistant.respond(Turn("yes", intent="affirm", confidence=0.9, slot_pending_erase=True))
-    assert done.kind == "erased" and done.slots == {"pending_erase": False}
-    kept = assistant.respond(Turn("no", intent="deny", confidence=0.9, slot_pending_erase=True))
-    assert kept.kind == "chitchat" and "nothing was deleted" in kept.texts[0]
-    moved_on = assistant.respond(Turn("what is mtx", intent="ask_what_is", confidence=0.9, slot_pending_erase=True))
-    assert moved_on.kind == "answer"
+        first = sms.form([disclaimer, ref.fact.text], []).text
+        assert septets(first) <= SMS_LIMIT and is_gsm7(first), (ref.key, first)

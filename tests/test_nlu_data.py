@@ -11,7 +11,7 @@ import yaml
 
 from bot.evaluate import default_paths, load_cases
 from bot.settings import ROOT
-from bot.understanding import GENERAL_INTENTS, TOPIC_INTENTS
+from bot.understanding import GENERAL_INTENT, TOPIC_INTENTS
 
 ENTITY = re.compile(r"\[([^\]]+)\](?:\((\w+)\)|(\{[^}]*\}))")
 
@@ -60,12 +60,29 @@ def test_every_fact_is_reachable_from_an_nlu_example(kb, examples):  # noqa: ANN
     names = {n.casefold(): d for d, all_names in kb.names().items() for n in all_names}
     reachable: dict[str, set[str]] = defaultdict(set)
     for intent, example in examples:
-        if intent in GENERAL_INTENTS:
-            reachable["general"].add(GENERAL_INTENTS[intent])
         for drug in _drugs(example, names):
             reachable[drug] |= set(TOPIC_INTENTS.get(intent, ()))
-    missing = [ref.key for ref in kb.facts() if ref.fact.topic not in reachable[ref.drug.id]]
+    missing = [
+        ref.key for ref in kb.facts() if ref.drug.id != "general" and ref.fact.topic not in reachable[ref.drug.id]
+    ]
     assert not missing, f"no NLU example reaches: {missing}"
+
+
+@pytest.mark.slow
+def test_every_general_fact_is_reached_by_a_general_example(kb, examples, settings):  # noqa: ANN001
+    from bot.assistant import Turn
+    from bot.models import get_encoder
+    from bot.retrieval import Retriever
+    from tests.conftest import MemoryStore, make_assistant
+
+    retriever = Retriever(kb, get_encoder(), settings.cache_dir / "kb-embeddings.npz")
+    assistant = make_assistant(kb, settings, MemoryStore(), retriever=retriever)
+    reached = {
+        assistant.respond(Turn(_plain(ex), intent=GENERAL_INTENT, confidence=0.9)).custom.get("topic")
+        for intent, ex in examples
+        if intent == GENERAL_INTENT
+    }
+    assert {f.topic for f in kb.drugs["general"].facts} <= reached
 
 
 def test_domain_and_training_data_have_the_same_intents(examples):  # noqa: ANN001
