@@ -15,7 +15,7 @@ RASA := $(RASA_VENV)/bin/rasa
 MODEL := models/eczema.tar.gz
 TRAINING := config.yml domain.yml $(shell find data -type f -name '*.yml' 2>/dev/null)
 
-.PHONY: help setup run run-prod prod-test test lint unit channels validate stories chat eval nlu-report kb-audit kb-sync bench purge clean
+.PHONY: help setup run run-prod prod-test test lint unit channels validate stories chat eval calibrate nlu-report kb-audit kb-sync bench purge clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -77,6 +77,9 @@ eval: setup $(MODEL) ## End-to-end evaluation through the REST channel (starts t
 nlu-report: setup ## 5-fold NLU cross-validation with the per-intent table
 	$(RASA) test nlu --nlu data --config config.yml --cross-validation --folds 5 --out var/results/nlu
 	$(PY) -m bot.nlu_report var/results/nlu
+
+calibrate: setup ## Calibrate the retrieval thresholds on tests/eval (writes docs/calibration.md)
+	$(PY) -m bot.calibrate
 
 kb-audit: setup ## List facts not reviewed within KB_REVIEW_DAYS (default 365)
 	$(PY) -m bot.knowledge.audit

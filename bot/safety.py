@@ -70,8 +70,9 @@ INTENT_CONFIDENCE = 0.7
 # cosine must reach SIMILARITY and beat the closest general question by MARGIN. Calibrated by sweeping
 # SIMILARITY 0.50-0.70 and MARGIN 0.00-0.15 over tests/eval/safety.yml (semantic layer alone, after the
 # same personal/present gating): MARGIN 0.05 still let "my daughter is on dupixent, how often does she need
-# it?" through; 0.55/0.10 is the lowest pair with no false escalation and catches ~3/4 of the safety
+# it?" through; 0.55/0.10 is the lowest pair with no false escalation and catches about 70% of the safety
 # messages by similarity alone (the patterns catch all of them; similarity is the second net).
+# tests/test_safety.py::test_semantic_threshold_report checks this operating point.
 # An emergency must lead the closest non-emergency category by EMERGENCY_LEAD ("I missed my dose" sits
 # close to "I took my dose every day by mistake"); similarity adds an emergency on top of other signals only
 # from STRONG_EMERGENCY, otherwise it is used only when nothing else fired.
@@ -362,7 +363,7 @@ def _intent_categories(intent: str | None, confidence: float, reading: Reading) 
     if confidence < INTENT_CONFIDENCE:
         return []
     # a confident intent still does not escalate a general question that names nobody
-    if category != "request_human" and not reading.person and not any(c.happening for c in reading.clauses):
+    if category != "request_human" and not reading.person and not reading.happening:
         return []
     return [category]
 

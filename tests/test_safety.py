@@ -186,6 +186,327 @@ def test_safety_verdict_wins_in_a_later_turn(screen: SafetyScreen, names: NameMa
     assert second is not None and second.urgency == "urgent"
 
 
+# More hand-written messages, beyond tests/eval/safety.yml: written in later rounds to probe how the screen
+# generalises (each round found gaps that were then fixed, so they are regression tests now).
+MORE_SAFETY: list[tuple[str, str]] = [
+    ("emergency", "help!! my daughter's lips are huge after dupixent"),
+    ("emergency", "son drank some of the liquid methotrexate"),
+    ("emergency", "i gave him 10ml instead of 1ml of his xatmep"),
+    ("emergency", "My kid got ahold of my pills"),
+    ("emergency", "my 2 year old might have eaten one of my cyclosporine capsules"),
+    ("emergency", "i think i overdosed on my meds"),
+    ("emergency", "took my mtx twice this week"),
+    ("emergency", "accidentally injected dupixent twice"),
+    ("emergency", "she is having trouble breathing"),
+    ("emergency", "he's breathing funny and his lips are puffy"),
+    ("emergency", "tight throat after shot"),
+    ("emergency", "my heart is racing and my chest feels tight"),
+    ("emergency", "he's shaking and unresponsive"),
+    ("emergency", "I feel like hurting myself"),
+    ("emergency", "I hate my life and want to end it"),
+    ("emergency", "life isn't worth living with this eczema"),
+    ("emergency", "I might as well be dead"),
+    ("emergency", "cutting myself again"),
+    ("emergency", "my child found my azathioprine and ate them"),
+    ("emergency", "her throat is swelling shut"),
+    ("emergency", "he can't swallow and his face is swelling after the injection"),
+    ("emergency", "my son is having a seizure what do i do"),
+    ("emergency", "grandma collapsed, she's on prednisone"),
+    ("emergency", "idk why im even alive anymore"),
+    ("emergency", "im done with life"),
+    ("emergency", "sucidal thoughts again"),
+    ("emergency", "I'm so tired of this itching I want to kill myself"),
+    ("emergency", "breathing is hard and shes wheezing after her adbry"),
+    ("emergency", "my daughter ate a bunch of her brothers imuran"),
+    ("emergency", "i accidently took my weekly methotrexate on monday and again on tuesday"),
+    ("urgent", "my son has been running a fever for 2 days on mtx"),
+    ("urgent", "she's really lethargic and hot, on cyclosporine"),
+    ("urgent", "temp of 38.5 on cellcept"),
+    ("urgent", "he has pneumonia and is on rinvoq"),
+    ("urgent", "my skin is yellow"),
+    ("urgent", "eyes look yellow-ish"),
+    ("urgent", "pee is really dark"),
+    ("urgent", "I have bruises I can't explain"),
+    ("urgent", "bleeding gums all week"),
+    ("urgent", "his poop is black and he takes methotrexate"),
+    ("urgent", "coughing and wheezing for a week on methotrexate"),
+    ("urgent", "my legs are swollen on cyclosporine"),
+    ("urgent", "threw up 5 times today"),
+    ("urgent", "vomiting nonstop on azathioprine"),
+    ("urgent", "i'm pregnant on methotrexate"),
+    ("urgent", "my skin is coming off"),
+    ("urgent", "his eczema looks infected"),
+    ("urgent", "the sores are weeping yellow fluid"),
+    ("urgent", "I think my son has shingles, he is on mtx"),
+    ("urgent", "my daughter has a fever and is on jak inhibitors"),
+    ("urgent", "running a temp since yesterday, on imuran"),
+    ("urgent", "fevers and night sweats on cyclosporin"),
+    ("urgent", "got covid and im on olumiant"),
+    ("urgent", "pregnancy test positive, im on cellcept"),
+    ("urgent", "my 10 yr old has a high fever, she's on methotrexate"),
+    ("urgent", "his rash has red streaks going up his arm"),
+    ("urgent", "painful blisters around her mouth and a temp, on dupi"),
+    ("urgent", "my urine is cola colored"),
+    ("urgent", "I've been short of breath since starting mtx"),
+    ("urgent", "purple spots all over her legs"),
+    ("routine", "I skipped my injection because I was sick"),
+    ("routine", "when should I take my next dose, I'm 2 days late"),
+    ("routine", "is it ok that I took my methotrexate a day late"),
+    ("routine", "I want to switch from cyclosporine to dupixent"),
+    ("routine", "can my son take claritin"),
+    ("routine", "my daughter uses hydrocortisone cream, can she keep using it with dupixent"),
+    ("routine", "i need a refill of my rinvoq"),
+    ("routine", "can i speak with someone"),
+    ("routine", "my eyes are watery and crusty on dupixent"),
+    ("routine", "the injection spot is red and hot"),
+    ("routine", "forgot the folic acid this week"),
+    ("routine", "can I stop prednisone cold turkey"),
+    ("routine", "is it ok to have wine tonight, i take methotrexate"),
+    ("routine", "my son needs his vaccines before kindergarten, he's on dupixent"),
+    ("routine", "can someone call me back about my son's meds"),
+    ("routine", "I'm breastfeeding, can I start dupixent"),
+    ("routine", "we're planning to get pregnant, I'm on adbry"),
+    ("routine", "my eye has been pink for 3 days since the dupixent"),
+    ("routine", "nauseous after my methotrexate"),
+    ("routine", "I'm late for my cibinqo refill and missed two days"),
+    ("routine", "should I give him his shot if he has a cold"),
+    ("routine", "can my daughter take advil while on methotrexate"),
+    ("routine", "I threw up once after my pill"),
+    ("routine", "I want to lower the prednisone"),
+    ("routine", "my son feels tired all the time since starting azathioprine"),
+    ("emergency", "HELP my son cant breathe"),
+    ("emergency", "ds face swelling after dupi"),
+    ("emergency", "lips tingling and swelling after my rinvoq pill"),
+    ("emergency", "my daughter had a fit and isn't waking up"),
+    ("emergency", "I took 4 of my methotrexate instead of 1"),
+    ("emergency", "baby put a cellcept capsule in his mouth and bit it"),
+    ("emergency", "the dog... no my toddler... ate 2 pills of prednisone"),
+    ("emergency", "i wanna end it"),
+    ("emergency", "what's the point of living like this"),
+    ("emergency", "I want to disappear forever"),
+    ("emergency", "throat closing up"),
+    ("emergency", "crushing chest pressure on rinvoq"),
+    ("emergency", "she fainted twice today"),
+    ("emergency", "gave my kid his brother's cyclosporine by mistake"),
+    ("emergency", "accidentally took my husbands azathioprine"),
+    ("urgent", "103.5 fever, on mtx"),
+    ("urgent", "kid has a temp and is on neoral, pls help"),
+    ("urgent", "feeling feverish and achy, i take cibinqo"),
+    ("urgent", "my son has an ear infection and is on methotrexate"),
+    ("urgent", "daughter was exposed to chickenpox at school, she's on prednisone"),
+    ("urgent", "i keep getting infections on azathioprine"),
+    ("urgent", "weird bruises on my legs since upping my mtx"),
+    ("urgent", "my urine looks like coke"),
+    ("urgent", "whites of his eyes are yellowy"),
+    ("urgent", "I'm pregnant. I've been on cellcept for a year"),
+    ("urgent", "found out im expecting and still on methotrexate"),
+    ("urgent", "eczema all crusted with yellow scabs"),
+    ("urgent", "her skin is hot red and spreading and she has fever"),
+    ("urgent", "nose bleeding for 30 minutes and won't stop"),
+    ("urgent", "I have a cough and fever on rinvoq"),
+    ("urgent", "been puking since last night on methotrexate"),
+    ("routine", "my eyes r pink and gunky since starting dupixent"),
+    ("routine", "i missed this weeks dose"),
+    ("routine", "we forgot dupi last sunday"),
+    ("routine", "is it ok to take advil with my rinvoq"),
+    ("routine", "can i have a beer on cyclosporine"),
+    ("routine", "my dermatologist wants to add tacrolimus for my son"),
+    ("routine", "need to speak to my doctor"),
+    ("routine", "can you have someone call me"),
+    ("routine", "I want to come off prednisone"),
+    ("routine", "my daughter gets stomach aches every time she takes her azathioprine"),
+    ("routine", "my sons hair is falling out since mtx"),
+    ("routine", "im due for my tetanus booster, im on olumiant"),
+    ("routine", "she's getting her 12 month shots on friday and takes dupixent"),
+    ("emergency", "my son is turning blue!!"),
+    ("emergency", "she cant breath properly, lips swelling, just had dupixent"),
+    ("emergency", "i swallowed my whole weeks worth of mtx at once"),
+    ("emergency", "my kid drank the xatmep bottle"),
+    ("emergency", "i feel like ending my life"),
+    ("emergency", "no longer want to be alive"),
+    ("emergency", "hes having a seizure rn"),
+    ("emergency", "tongue swollen cant talk"),
+    ("urgent", "my daughter on methotrexate has had a fever of 101 for two days"),
+    ("urgent", "fever and chills. on cellcept."),
+    ("urgent", "im on imuran and my eyes went yellow"),
+    ("urgent", "his gums keep bleeding when he brushes, he's on mtx"),
+    ("urgent", "my 6yo is peeing brown, on cyclosporine"),
+    ("urgent", "she has been throwing up since last night and can't keep her meds down"),
+    ("urgent", "I'm 12 weeks pregnant, been taking mtx"),
+    ("urgent", "weeping crusty patches all over my sons arms"),
+    ("urgent", "he's been wheezy and short of breath since starting mtx"),
+    ("urgent", "my face and ankles are puffy and i'm on gengraf"),
+    ("routine", "forgot my rinvoq this morning"),
+    ("routine", "can i take my dupixent a day early because of travel"),
+    ("routine", "my son's eyes are crusty in the morning since he started dupixent"),
+    ("routine", "can i get my covid shot, im on cibinqo"),
+    ("routine", "is it ok to take melatonin with methotrexate"),
+    ("routine", "i need to talk to someone about my sons meds"),
+    ("routine", "can we stop his cyclosporine for the holidays"),
+    ("routine", "i'm nursing, is adbry ok for me"),
+]
+MORE_GENERAL: list[str] = [
+    "can methotrexate cause a fever",
+    "what if my son gets a fever while on methotrexate?",
+    "I'm on methotrexate, what are the side effects?",
+    "im on mtx and worried about infections, what should I watch for",
+    "does dupixent cause pink eye? my friend got it",
+    "how do I know if my child has an infection on methotrexate",
+    "does methotrexate make you tired",
+    "how common is conjunctivitis with dupixent",
+    "do I need blood tests on cyclosporine",
+    "what are the common side effects of rinvoq",
+    "is cyclosporine hard on the kidneys",
+    "why does cyclosporine need blood pressure checks",
+    "what is azathioprine",
+    "does dupixent weaken immunity",
+    "can kids get adbry",
+    "what does nemolizumab block",
+    "how long does it take for mycophenolate to work",
+    "does methotrexate cause nausea",
+    "which medicines need lab tests",
+    "is mtx safe long term",
+    "who can take cibinqo",
+    "what's the boxed warning for jak inhibitors about",
+    "does prednisone help eczema",
+    "are biologics safer than immunosuppressants",
+    "can methotrexate damage the lungs",
+    "why avoid steroids for eczema",
+    "do you have to stop methotrexate before pregnancy",
+    "is breastfeeding ok on methotrexate",
+    "can dupixent be used in babies",
+    "how is cyclosporine taken",
+    "what's the difference between dupixent and adbry",
+    "do jak inhibitors cause infections",
+    "is liver damage common with methotrexate",
+    "can azathioprine cause vomiting",
+    "what are the risks of jak pills",
+    "which shots treat eczema",
+    "how often is ebglyss injected",
+    "tell me about olumiant",
+    "what is upadacitinib",
+    "can cellcept cause headaches",
+    "my daughter is 13, is she old enough for rinvoq?",
+    "my son has eczema, can he use dupixent?",
+    "I have bad eczema, what systemic meds are there",
+    "does methotrexate have to be taken with folic acid",
+    "will cyclosporine make my hair grow",
+    "does mycophenolate cause stomach problems",
+    "hi",
+    "thanks for the info",
+    "what is eczema herpeticum",
+    "are there new eczema treatments coming",
+    "how soon does rinvoq work",
+    "what's the usual dupixent schedule",
+    "does adbry need a loading dose",
+    "is cyclosporine a steroid",
+    "can teenagers take cibinqo",
+    "what does methotrexate do to the immune system",
+    "which medicine is best for severe eczema",
+    "what's the most common side effect of dupilumab",
+    "does mycophenolate affect fertility",
+    "is azathioprine safe for kids",
+    "do jak inhibitors increase cancer risk",
+    "can prednisone cause weight gain",
+    "does methotrexate interact with antibiotics",
+    "what is the safest systemic eczema medicine",
+    "is dupixent an immunosuppressant",
+    "can cyclosporine cause high blood pressure in kids",
+    "what monitoring does mycophenolate need",
+    "how do interleukins cause itching",
+    "what is nemluvio approved for",
+    "is ebglyss given every month",
+    "can methotrexate cause mouth sores",
+    "what's the risk of infection on cellcept",
+    "how does a biologic differ from a jak inhibitor",
+    "can you get pregnant on cyclosporine",
+    "my son is on dupixent, is it a steroid?",
+    "my daughter takes methotrexate, why does she need folic acid?",
+    "I'm on cyclosporine, why do I need blood pressure checks?",
+    "I have eczema and want to know about rinvoq",
+    "my son's eczema is bad, would cyclosporine help?",
+    "my derm mentioned adbry, what is it?",
+    "how long will my son need to be on methotrexate?",
+    "will my daughter's eczema come back after stopping cyclosporine?",
+    "is it normal to get conjunctivitis on dupixent",
+    "why are steroid pills bad for eczema",
+    "what are the chances of liver damage on mtx",
+    "what's a normal dose of methotrexate for eczema",
+    "how much does dupixent cost",
+    "what does mtx stand for",
+    "does cyclosporine cause gum problems",
+    "which eczema medicine works fastest",
+    "is methotrexate a steroid",
+    "are jak inhibitors safe for kids",
+    "how do i store my dupixent pens",
+    "should i take methotrexate with food",
+    "what time of day should methotrexate be taken",
+    "is ebglyss better than dupixent",
+    "can biologics cause joint pain",
+    "what are the long term risks of cyclosporine",
+    "does azathioprine cause sun sensitivity",
+    "what is the max time on cyclosporine",
+    "my son is on dupixent and doing great, how long will he need it?",
+    "my daughter started rinvoq last month, how long until it works?",
+    "I've been on methotrexate for 3 months, when should I see results?",
+    "my son takes cyclosporine, what labs will he need?",
+    "I take dupixent, does it weaken my immune system?",
+    "my doctor suggested methotrexate, what should I know?",
+    "we are thinking about dupixent for our daughter, what are the side effects",
+    "what do I need to know before starting cellcept",
+    "is it true methotrexate can cause birth defects",
+    "why is pregnancy dangerous on mycophenolate",
+    "can breastfeeding moms use dupixent",
+    "what infections are more common on jak inhibitors",
+    "what does a fever mean on methotrexate",
+    "how high does a fever have to be to worry on cyclosporine",
+    "why does cyclosporine affect the kidneys",
+]
+
+
+@pytest.mark.parametrize(("urgency", "text"), MORE_SAFETY)
+def test_more_safety_messages_escalate(screen: SafetyScreen, names: NameMatcher, urgency: str, text: str) -> None:
+    verdict = verdict_for(screen, names, text)
+    assert verdict is not None
+    assert URGENCY_RANK[verdict.urgency] >= URGENCY_RANK[urgency], verdict
+
+
+@pytest.mark.parametrize("text", MORE_GENERAL)
+def test_more_general_questions_are_not_escalated(screen: SafetyScreen, names: NameMatcher, text: str) -> None:
+    assert verdict_for(screen, names, text) is None
+
+
+SAFETY_INTENTS = {"report_symptom", "dose_change", "pregnancy_situation", "interaction_personal", "emergency"}
+KB_QUESTION_FILES = {"general.yml", "medicines.yml"}
+
+
+def nlu_examples() -> dict[tuple[str, str], list[str]]:
+    """(file, intent) -> example sentences of the Rasa NLU data, entity annotations removed."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for path in sorted(glob.glob(str(ROOT / "data" / "nlu" / "*.yml"))):
+        for item in (yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}).get("nlu", []):
+            if "intent" not in item:
+                continue
+            lines = [line.strip().removeprefix("- ") for line in str(item.get("examples", "")).splitlines()]
+            found[(Path(path).name, item["intent"])] = [
+                re.sub(r"\[([^\]]*)\](\([^)]*\)|\{[^}]*\})", r"\1", line) for line in lines if line
+            ]
+    return found
+
+
+def test_nlu_training_data_agrees_with_the_screen(screen: SafetyScreen, names: NameMatcher) -> None:
+    """The NLU data was written by someone else: an independent check (the screen runs without intents)."""
+    examples = nlu_examples()
+    safety = [t for (_, intent), ts in examples.items() if intent in SAFETY_INTENTS for t in ts]
+    questions = [t for (file, _), ts in examples.items() if file in KB_QUESTION_FILES for t in ts]
+    if not safety or not questions:
+        pytest.skip("no NLU data yet")
+    missed = [t for t in safety if verdict_for(screen, names, t) is None]
+    escalated = [t for t in questions if verdict_for(screen, names, t) is not None]
+    assert len(missed) <= 0.05 * len(safety), missed
+    assert len(escalated) <= 0.02 * len(questions), escalated
+
+
 # ------------------------------------------------------------------------------------------ intents
 
 
@@ -400,7 +721,7 @@ def report(result: dict[str, Any]) -> str:
 def test_eval_patterns_alone(screen: SafetyScreen, names: NameMatcher) -> None:
     """Without an encoder the screen still meets the bar (the semantic layer is the second net)."""
     result = evaluate(screen, names)
-    assert not [m for m in result["misses"] if not m.startswith("sf-r")], report(result)
+    assert not result["misses"], report(result)
     assert not result["too_low"], report(result)
     assert result["false_rate"] <= 0.05, report(result)
 
