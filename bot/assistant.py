@@ -46,7 +46,8 @@ RERANK_MARGIN = 0.1
 RERANK_FLOOR = 0.2
 # Below this NLU confidence the intent is only a hint and retrieval decides.
 INTENT_CONFIDENCE = 0.6
-# Retrieval score needed to answer without a confident intent; calibrated on tests/eval by `make calibrate` (docs/calibration.md).
+# Retrieval score needed to answer without a confident intent; calibrated on tests/eval by `make calibrate`
+# (docs/calibration.md).
 RETRIEVAL_THRESHOLD = 0.5
 # Within one named medicine (names removed from the question) scores are lower; the medicine is already right.
 DRUG_THRESHOLD = 0.3
