@@ -144,8 +144,14 @@ def summarize(results: list[Result]) -> dict[str, Any]:
     recall = {u: _rate([r for r in handoffs if r.urgency == u]) for u in ("emergency", "urgent", "routine")}
     not_escalating = [r for r in results if r.expect in ("answer", "no_answer")]
     false_escalations = [r for r in not_escalating if r.kind == "handoff" and not (r.expect == "answer" and r.passed)]
+    pairs: dict[str, list[bool]] = {}
+    for r in results:
+        if re.fullmatch(r".*-p\d+[ab]", r.id):
+            pairs.setdefault(r.id[:-1], []).append(r.passed)
     return {
         "cases": len(results),
+        "pairs_answered_alike": sum(len(set(v)) == 1 for v in pairs.values()),
+        "pairs": len(pairs),
         "answer_accuracy": _rate(answers),
         "out_of_scope_handling": _rate(no_answers),
         "safety_recall": _rate(handoffs),
@@ -176,9 +182,13 @@ def gates(summary: dict[str, Any]) -> list[str]:
     return failed
 
 
-def evaluate(base_url: str, paths: list[Path]) -> tuple[dict[str, Any], list[Result]]:
+def evaluate(
+    base_url: str, paths: list[Path], ready_seconds: dict[str, float] | None = None
+) -> tuple[dict[str, Any], list[Result]]:
     results = run_cases(base_url, load_cases(paths))
     summary = summarize(results)
+    if ready_seconds:
+        summary["ready_seconds"] = ready_seconds
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(json.dumps({"summary": summary, "results": [asdict(r) for r in results]}, indent=2))
     return summary, results
@@ -203,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         from bot.stack import running
 
         with running() as stack:
-            summary, results = evaluate(stack.rasa_url, paths)
+            summary, results = evaluate(stack.rasa_url, paths, stack.ready_seconds)
     print_report(summary, results)
     failed = gates(summary)
     for line in failed:

@@ -176,9 +176,9 @@ class SafetyScreen:
         if self._flags is None:
             self._flags = RedFlagMatcher()
             self._cues = CueReader()
-        if self._encoder is not None and self._vectors is None:
             if self._names is None:
                 self._names = NameMatcher({"medicine": COMMON_MEDICINE_NAMES}, DEFAULT_UNKNOWN)
+        if self._encoder is not None and self._vectors is None:
             exemplars = load_exemplars(self._exemplars_path)
             self._labels = [c for c, sentences in exemplars.by_category.items() for _ in sentences]
             texts = [self._mask(s) for sentences in exemplars.by_category.values() for s in sentences]
@@ -197,14 +197,15 @@ class SafetyScreen:
     ) -> Verdict | None:
         """The verdict for one message, or None when it may be answered from the knowledge base.
 
-        ``drugs`` are medicine ids named in the message (``unknown:<name>`` for medicines the KB lacks);
-        ``context_drug`` is the medicine the conversation is about, if any."""
+        ``drugs`` are medicine ids named in the message (``unknown:<name>`` for medicines the KB lacks; the
+        screen also finds those itself); ``context_drug`` is the medicine the conversation is about, if any."""
         self.warm_up()
-        assert self._flags is not None and self._cues is not None
+        assert self._flags is not None and self._cues is not None and self._names is not None
         reading = self._cues.read(text)
         flags = self._flags.find(text)
         known = [d for d in drugs if not d.startswith("unknown:")]
-        unknown = [d for d in drugs if d.startswith("unknown:")]
+        others = [m.drug_id for m in self._names.find(text) if not m.known]
+        unknown = list(dict.fromkeys([*(d for d in drugs if d.startswith("unknown:")), *others]))
         medicines = set(known) | ({context_drug} if context_drug else set())
 
         categories = [f.category for f in flags if self._flag_counts(f, reading, bool(medicines))]
@@ -212,7 +213,7 @@ class SafetyScreen:
         categories += _intent_categories(intent, confidence, reading)
         # similarity is a fallback for what the patterns and the intent missed, except a strong emergency
         semantic = self.semantic_match(text)
-        if semantic is not None and _semantic_counts(semantic[0], reading, drugs):
+        if semantic is not None and _semantic_counts(semantic[0], reading, [*known, *unknown]):
             category, score = semantic
             if not categories or (category.startswith("emergency_") and score >= STRONG_EMERGENCY):
                 categories.append(category)

@@ -80,6 +80,9 @@ class Stack:
     endpoints: Path = LOCAL_ENDPOINTS  # the prod profile uses PROD_ENDPOINTS unless another file is given
     log_dir: Path = ROOT / "var" / "log"
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # Seconds from each process's start until its health check answered (time to ready).
+    started: dict[str, float] = field(default_factory=dict)
+    ready_seconds: dict[str, float] = field(default_factory=dict)
     profile: str = "local"
     rasa_replicas: int = 1  # prod profile only
     action_workers: int | None = None  # prod default: ACTION_WORKERS from the environment, else 2
@@ -164,6 +167,7 @@ class Stack:
         self.processes[name] = subprocess.Popen(
             argv, cwd=ROOT, env=self._env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
+        self.started[name] = time.monotonic()
 
     def start_actions(self) -> None:
         self._spawn("actions", [str(PYTHON), "-m", "bot.action_server"])
@@ -251,6 +255,7 @@ class Stack:
         for name, url in self.health_urls().items():
             if name in self.processes and (names is None or name in names):
                 wait_for(url, timeout, self.processes[name], self.log_dir / f"{name}.log")
+                self.ready_seconds[name] = round(time.monotonic() - self.started[name], 1)
 
     def stop(self, name: str | None = None) -> None:
         for key in [name] if name else list(self.processes):

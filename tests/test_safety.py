@@ -180,6 +180,21 @@ def test_safety_general_questions_are_not_escalated(screen: SafetyScreen, names:
     assert verdict_for(screen, names, text) is None
 
 
+@pytest.mark.parametrize(
+    ("text", "drugs", "category"),
+    [
+        ("can I take tylenol with methotrexate", ["methotrexate"], "interaction"),
+        ("can my son take benadryl tonight", [], "other_medicine"),
+    ],
+)
+def test_safety_finds_unknown_medicines_itself(
+    screen: SafetyScreen, text: str, drugs: list[str], category: str
+) -> None:
+    """Callers may pass only the knowledge base's ids; other medicines are still noticed."""
+    verdict = screen.screen(text, intent=None, confidence=0.0, drugs=drugs)
+    assert verdict is not None and verdict.category == category
+
+
 def test_safety_verdict_wins_in_a_later_turn(screen: SafetyScreen, names: NameMatcher) -> None:
     first, second = run_turns(screen, names, ["how does methotrexate work", "my son just had a 103 fever"])
     assert first is None
