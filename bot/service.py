@@ -32,13 +32,14 @@ def get_assistant() -> Assistant:
         for d in kb.drugs.values()
         if d.attributes.suppresses_immune or d.drug_class in ("steroid", "jak_inhibitor")
     }
-    screen = SafetyScreen(encoder, immune_suppressing=immune)
+    names = NameMatcher(kb.names())
+    screen = SafetyScreen(encoder, immune_suppressing=immune, names=names)
     retriever = Retriever(kb, encoder, settings.cache_dir / "kb-embeddings.npz")
 
     def response_time(urgency: str, now: dt.datetime) -> str:
         return clinic_hours.response_time_text(urgency, now, settings)
 
-    return Assistant(kb, settings, NameMatcher(kb.names()), screen, retriever, open_store(settings), response_time)
+    return Assistant(kb, settings, names, screen, retriever, open_store(settings), response_time)
 
 
 def warm_up() -> None:
