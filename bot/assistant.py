@@ -219,9 +219,16 @@ class Assistant:
             return turn, Reply("continuation", [first], slots={"sms_more": rest})
         if word.isdigit() and 0 < int(word) <= len(turn.slot_choices):
             payload = turn.slot_choices[int(word) - 1]
-            match = re.search(r'"drug":\s*"(\w+)"', payload)
-            drugs = (match.group(1),) if match else ()
-            return replace(turn, text=payload, intent="inform_drug", confidence=1.0, entity_drugs=drugs), None
+            intent = re.match(r"/(\w+)", payload)
+            drug = re.search(r'"drug":\s*"(\w+)"', payload)
+            picked = replace(
+                turn,
+                text=payload,
+                intent=intent.group(1) if intent else None,
+                confidence=1.0,
+                entity_drugs=(drug.group(1),) if drug else (),
+            )
+            return picked, None
         return turn, None
 
     def _respond(self, turn: Turn) -> Reply:

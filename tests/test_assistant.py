@@ -267,3 +267,12 @@ def test_every_answer_in_the_knowledge_base_fits_the_sms_limits(kb, settings):
     for ref in kb.facts():
         first = sms.form([disclaimer, ref.fact.text], []).text
         assert septets(first) <= SMS_LIMIT and is_gsm7(first), (ref.key, first)
+
+
+def test_sms_erase_confirmation_by_number(assistant):
+    ask = assistant.respond(Turn("delete my data", channel="sms", intent="delete_my_data", confidence=0.95))
+    assert "Reply 1 for Yes, delete" in ask.texts[0]
+    done = assistant.respond(
+        Turn("1", channel="sms", slot_choices=tuple(ask.slots["choices"]), slot_pending_erase=True)
+    )
+    assert done.kind == "erased"
