@@ -13,6 +13,7 @@ import requests
 from bot.stack import Ports, Stack
 
 STAFF_TOKEN = "e2e-staff-token"
+TWILIO_TOKEN = "e2e-twilio-auth-token"
 
 
 def free_port() -> int:
@@ -31,6 +32,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "DATABASE_URL": "",
         "STAFF_WEBHOOK_URL": "",
         "CLINIC_PHONE": "555-0100",
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "SMS_OPTOUT_DB": str(tmp / "optout.sqlite"),
     }
     stack = Stack(ports=Ports(free_port(), free_port(), free_port()), env=env, log_dir=tmp / "log")
     try:
