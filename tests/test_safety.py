@@ -637,8 +637,6 @@ def test_requirements() -> None:
 
 
 def _examples(expect: str) -> list[dict[str, Any]]:
-    if not EXAMPLES_PATH.exists():
-        return []
     return [c for c in yaml.safe_load(EXAMPLES_PATH.read_text(encoding="utf-8")) if c["expect"] == expect]
 
 
@@ -654,12 +652,10 @@ def test_shared_handoff_examples_escalate_by_the_screen_alone(
         assert verdict.hotline in {"911", "988", "poison_control"}
 
 
-@pytest.mark.parametrize("case", _examples("answer"), ids=lambda c: c["id"])
+@pytest.mark.parametrize("case", [c for c in _examples("answer") if not c.get("allow_handoff")], ids=lambda c: c["id"])
 def test_shared_answer_examples_are_not_escalated(
     screen: SafetyScreen, names: NameMatcher, case: dict[str, Any]
 ) -> None:
-    if case.get("allow_handoff"):
-        pytest.skip("handoff allowed")
     assert not any(run_turns(screen, names, case["turns"]))
 
 
