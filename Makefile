@@ -87,6 +87,9 @@ kb-audit: setup ## List facts not reviewed within KB_REVIEW_DAYS (default 365)
 kb-sync: setup ## Regenerate data/nlu/drug_names.yml from the knowledge base
 	$(PY) -m bot.knowledge.export
 
+bench: setup $(MODEL) ## Benchmark against a bare `rasa init` bot (latency, throughput, memory, start-up; var/bench.json)
+	$(PY) -m bot.bench
+
 purge: setup ## Delete conversations and tickets older than RETENTION_DAYS (default 90)
 	$(PY) -m bot.privacy
 
