@@ -4,8 +4,12 @@ import dataclasses
 import datetime as dt
 import functools
 import itertools
+import os
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import psycopg
 import pytest
 
 from bot.assistant import Assistant
@@ -98,3 +102,19 @@ def make_assistant(kb, settings, store, screen=None, retriever=None) -> Assistan
 @pytest.fixture
 def assistant(kb, settings, store) -> Assistant:  # noqa: ANN001
     return make_assistant(kb, settings, store)
+
+
+PG_BASE = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh schema in the local PostgreSQL test database, dropped afterwards."""
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_BASE, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{PG_BASE}{'&' if '?' in PG_BASE else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(PG_BASE, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

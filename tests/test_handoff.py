@@ -2,17 +2,13 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
-import os
 import re
 import socket
 import sqlite3
 import threading
-import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from bot.handoff import (
@@ -27,25 +23,11 @@ from bot.handoff import (
 )
 from bot.settings import Settings
 
-PG_BASE = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TRANSCRIPT = [
     {"role": "user", "text": "hi"},
     {"role": "bot", "text": "Hello! Ask me about eczema medicines."},
     {"role": "user", "text": "my son has a fever on methotrexate"},
 ]
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh schema in the test database, dropped afterwards."""
-    schema = f"handoff_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_BASE, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{PG_BASE}{'&' if '?' in PG_BASE else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_BASE, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 class FakeClock:

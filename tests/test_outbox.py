@@ -3,18 +3,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
 import bot.outbox as outbox
@@ -37,7 +34,6 @@ from bot.outbox import (
 )
 from bot.settings import Settings
 
-PG_BASE = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 MESSAGE = "my daughter is burning up, call me at 555-867-5309"
 
 
@@ -82,18 +78,6 @@ def receiver() -> Iterator[Receiver]:
     yield state
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    schema = f"outbox_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_BASE, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{PG_BASE}{'&' if '?' in PG_BASE else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_BASE, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 StoreFactory = Callable[[], HandoffStore]
