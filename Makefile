@@ -4,6 +4,9 @@ SHELL := /bin/bash
 export RASA_TELEMETRY_ENABLED := false
 export HF_HUB_OFFLINE := 1
 export PYTHONPATH := $(CURDIR)
+# endpoints.yml reads these; `rasa test` and `rasa shell` need them too (bot.stack sets its own).
+export TRACKER_DB ?= $(CURDIR)/var/tracker.db
+export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
 PY310 ?= $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.10.*/bin/python)))
