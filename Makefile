@@ -61,6 +61,7 @@ lint: setup ## ruff and mypy
 	$(VENV)/bin/mypy bot actions
 
 validate: setup ## rasa data validate --fail-on-warnings
+	@mkdir -p var
 	$(RASA) data validate --data data --config config.yml --domain domain.yml --fail-on-warnings
 
 channels: setup ## Channel tests inside the Rasa environment (REST, web, SMS)
@@ -70,6 +71,7 @@ unit: setup $(MODEL) ## pytest: every test, servers and browser included
 	$(PY) -m pytest
 
 stories: setup $(MODEL) ## Rasa test stories on the trained model
+	@mkdir -p var
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml --fail-on-prediction-errors --out var/results/core
 
 test: setup $(MODEL) lint validate stories channels unit ## Set up and run every test
