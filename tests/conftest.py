@@ -17,6 +17,8 @@ from bot.knowledge.loader import KnowledgeBase, default_knowledge_base
 from bot.nlp import NameMatcher
 from bot.settings import Settings
 
+pytest_plugins = ["tests.browser"]  # the Playwright browser/page fixtures
+
 
 @dataclass(frozen=True)
 class FakeVerdict:

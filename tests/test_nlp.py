@@ -125,6 +125,15 @@ def test_names_unknown_medicines_are_flagged_not_mapped(names: NameMatcher, text
     assert [m.drug_id for m in names.find(text)] == [drug_id]
 
 
+def test_names_asked_again_give_the_same_mentions_and_a_caller_cannot_change_them(names: NameMatcher) -> None:
+    first = names.find("does mtx or dupixent need labs")
+    first.clear()
+    again = names.find("does mtx or dupixent need labs")
+    assert [m.drug_id for m in again] == ["methotrexate", "dupilumab"]
+    assert [m.drug_id for m in names.find("is cellcept safe")] == ["mycophenolate"]
+    assert names.find("") == []
+
+
 def test_names_kb_name_beats_unknown_list() -> None:
     matcher = NameMatcher({"topicals": ["tacrolimus"]}, unknown=["tacrolimus", "pimecrolimus"])
     assert matcher.drug_ids("tacrolimus or pimecrolimus") == ["topicals", "unknown:pimecrolimus"]

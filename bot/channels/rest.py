@@ -21,6 +21,7 @@ from bot.channels.common import (
     has_reply,
     run_turn,
 )
+from bot.rasa_server import action_check
 
 
 def _error(status: int, code: str, message: str) -> HTTPResponse:
@@ -51,6 +52,7 @@ class SafeRestInput(RestInput):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> SafeRestInput:
+        action_check.install()  # every profile serves this channel, so its start-up is the hook
         return cls()
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:

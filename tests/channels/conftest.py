@@ -12,7 +12,13 @@ from __future__ import annotations
 
 from importlib.util import find_spec
 
-_RASA_TESTS = ["test_web_channel.py", "test_sms_channel.py", "test_optout.py", "test_rest_channel.py"]
+_RASA_TESTS = [
+    "test_web_channel.py",
+    "test_sms_channel.py",
+    "test_optout.py",
+    "test_rest_channel.py",
+    "test_rasa_server.py",
+]
 _MAIN_TESTS = ["test_widget_browser.py", "test_portal.py"]
 
 collect_ignore_glob: list[str] = []

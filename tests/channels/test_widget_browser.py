@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Dialog, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, Locator, Page, expect
 from widget_support import (
     MTX_SOURCE,
     FakeBot,
@@ -21,7 +21,6 @@ from widget_support import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 XSS = "<img src=x onerror=alert(1)>"
 JWT_SECRET = "browser-test-jwt-secret-0123456789abcdef"
 
@@ -49,14 +48,6 @@ def signed_in_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[P
     yield from start(tmp_path_factory.mktemp("portal-jwt"), JWT_SECRET)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 class Watch:
     """Console CSP violations, page errors and dialogs (a dialog would mean injected script ran)."""
 
@@ -74,15 +65,6 @@ class Watch:
     def _dialog(self, dialog: Dialog) -> None:
         self.dialogs.append(dialog.message)
         dialog.dismiss()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
 
 
 def open_chat(page: Page, portal: Portal) -> Watch:
