@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -24,15 +25,33 @@ import requests
 from bot.settings import ROOT
 from bot.stack import RASA, Ports, Stack, stop_process_group, wait_for
 
-OURS = [
-    "what are the side effects of methotrexate?",  # answer
-    "how is dupixent given",  # answer
-    "which eczema medicines are shots?",  # answer across medicines
-    "what are the side effects",  # clarification
-    "my son has a fever on methotrexate",  # handoff
-    "hi",  # chitchat
-]
+# Message and the reply kind it must get: a fast wrong reply (e.g. the fail-safe one) must not count as speed.
+OURS = {
+    "what are the side effects of methotrexate?": "answer",
+    "how is dupixent given": "answer",
+    "which eczema medicines are shots?": "answer",  # across medicines
+    "what are the side effects": "clarify",
+    "my son has a fever on methotrexate": "handoff",
+    "hi": "chitchat",
+}
 BARE = ["hello", "I am sad", "yes", "great", "bye", "are you a bot?"]
+
+
+def our_kind(messages: list[dict[str, Any]]) -> str | None:
+    kinds = [m["custom"].get("kind") for m in messages if isinstance(m.get("custom"), dict)]
+    return kinds[-1] if kinds else None
+
+
+def check_ours(message: str, reply: list[dict[str, Any]]) -> None:
+    if our_kind(reply) != OURS[message]:
+        raise RuntimeError(f"{message!r} got {reply!r}, not a {OURS[message]} reply")
+
+
+def check_bare(message: str, reply: list[dict[str, Any]]) -> None:
+    if not any(m.get("text") for m in reply):
+        raise RuntimeError(f"the bare bot gave no text for {message!r}: {reply!r}")
+
+
 BARE_DIR = ROOT / "var" / "bench" / "bare"
 
 
@@ -63,16 +82,20 @@ def _rss_mb(pid: int) -> float:
     return round(total / 1024, 1)
 
 
-def load(url: str, messages: list[str], concurrency: int, requests_total: int) -> dict[str, float]:
-    """Send `requests_total` turns (fresh sender each) with `concurrency` workers; latency and throughput."""
+def load(
+    url: str, messages: list[str], concurrency: int, requests_total: int, check: Callable[[str, Any], None]
+) -> dict[str, float]:
+    """Send `requests_total` turns (fresh sender each) with `concurrency` workers; latency and throughput.
+    Every reply is checked, so the figures are of real answers."""
 
     def one(i: int) -> float:
+        message = messages[i % len(messages)]
         start = time.perf_counter()
-        resp = requests.post(
-            url, json={"sender": f"bench-{uuid.uuid4().hex}", "message": messages[i % len(messages)]}, timeout=60
-        )
+        resp = requests.post(url, json={"sender": f"bench-{uuid.uuid4().hex}", "message": message}, timeout=60)
+        elapsed = (time.perf_counter() - start) * 1000
         resp.raise_for_status()
-        return (time.perf_counter() - start) * 1000
+        check(message, resp.json())
+        return elapsed
 
     for i in range(len(messages)):  # warm caches and code paths
         one(i)
@@ -138,7 +161,7 @@ def main() -> int:
     stack.start(timeout=300)
     try:
         url = f"{stack.rasa_url}/webhooks/rest/webhook"
-        report["ours"] = {f"c{c}": load(url, OURS, c, n) for c, n in ((1, 30), (8, 80))}
+        report["ours"] = {f"c{c}": load(url, list(OURS), c, n, check_ours) for c, n in ((1, 30), (8, 80))}
         report["ours"]["rss_mb"] = {name: _rss_mb(p.pid) for name, p in stack.processes.items()}
         report["ours"]["ready_s"] = dict(stack.ready_seconds)
         stack.stop("actions")
@@ -149,7 +172,8 @@ def main() -> int:
         stack.stop()
     proc, bare_url, train_s = bare_bot()
     try:
-        report["bare"] = {f"c{c}": load(f"{bare_url}/webhooks/rest/webhook", BARE, c, n) for c, n in ((1, 30), (8, 80))}
+        bare = f"{bare_url}/webhooks/rest/webhook"
+        report["bare"] = {f"c{c}": load(bare, BARE, c, n, check_bare) for c, n in ((1, 30), (8, 80))}
         report["bare"]["rss_mb"] = _rss_mb(proc.pid)
         if train_s:
             report["bare"]["train_s"] = train_s

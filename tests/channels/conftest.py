@@ -18,7 +18,6 @@ _RASA_TESTS = [
     "test_optout.py",
     "test_rest_channel.py",
     "test_rasa_server.py",
-    "test_sentence_featurizer.py",
 ]
 _MAIN_TESTS = ["test_widget_browser.py", "test_portal.py"]
 
