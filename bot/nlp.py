@@ -307,6 +307,8 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
         "feel|feels|felt|feeling faint",
         "unconscious|unresponsive|collapsed|collapse",
         "wo|wont|won't|cant|ca|can n't|nt|not? wake up",
+        "not waking up",
+        "need|call|calling|get an|the? ambulance|paramedics",
     ],
     "emergency_overdose": [
         f"swallowed|swalowed|swallowd|swollowed|swallow|ate|eaten|chewed|downed|eat|drank|drunk {_GAP} "
@@ -469,6 +471,9 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
         "vomiting|vomited|vomit|vomits|throwing|threw|puking|puked|puke|barfing|barfed",
         "headache|headaches|migraine|migraines|dizzy|dizziness",
         "hair _{0,2} falling|loss|thinning|growth|growing|fall",
+        "losing|lost|shedding hair",
+        "gained|gaining|put on _{0,2} weight|pounds|lbs",
+        "gums|gum _{0,2} swollen|swelling|bleeding|sore|puffy",
         "tremor|tremors|shaky|shaking|trembling",
         "tired|fatigue|fatigued|exhausted|drowsy",
         "mouth sores|ulcers",
@@ -497,7 +502,10 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
         f"lower|lowering|reduce|reducing|decrease|decreasing|cut|cutting|halve|half|increase|increasing|"
         f"raise|raising|double|bump|change|changing|adjust|adjusting|taper|tapering|wean|weaning|drop|"
         f"dropping|split|crush|space|spread|stretch|extra {_GAP} dose|doses|dosage|mg|{_MED}",
-        f"stop|stopping|quit|quitting|pause|pausing|hold|holding|skip|skipping|discontinue {_GAP} {_MED}",
+        f"stop|stopping|stopped|quit|quitting|pause|pausing|paused|hold|holding|skip|skipping|discontinue {_GAP} "
+        f"{_MED}",
+        f"break from {_GAP} {_MED}",
+        "old|previous|usual|last dose|dosage",
         f"come|coming|get|getting|go|going|wean|taper off {_GAP} {_MED}",
         f"switch|switching|swap|swapping|change|changing {_GAP} from|to|{_MED}",
         "how much _{0,3} take|give|inject",
@@ -515,6 +523,7 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
         "over the counter",
         "otc",
         "painkiller|painkillers|antibiotic|antibiotics|antihistamine|antihistamines",
+        "antidepressant|antidepressants|antifungal|antifungals",
         "pain reliever|relievers|medicine",
         "cold|allergy|cough medicine|meds",
         "birth control",
