@@ -23,7 +23,7 @@ from typing import Any
 import requests
 
 from bot.settings import ROOT
-from bot.stack import RASA, Ports, Stack, stop_process_group, wait_for
+from bot.stack import RASA, Ports, Stack, free_port, stop_process_group, wait_for
 
 # Message and the reply kind it must get: a fast wrong reply (e.g. the fail-safe one) must not count as speed.
 OURS = {
@@ -35,6 +35,7 @@ OURS = {
     "hi": "chitchat",
 }
 BARE = ["hello", "I am sad", "yes", "great", "bye", "are you a bot?"]
+BARE_DIR = ROOT / "var" / "bench" / "bare"
 
 
 def our_kind(messages: list[dict[str, Any]]) -> str | None:
@@ -50,17 +51,6 @@ def check_ours(message: str, reply: list[dict[str, Any]]) -> None:
 def check_bare(message: str, reply: list[dict[str, Any]]) -> None:
     if not any(m.get("text") for m in reply):
         raise RuntimeError(f"the bare bot gave no text for {message!r}: {reply!r}")
-
-
-BARE_DIR = ROOT / "var" / "bench" / "bare"
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _rss_mb(pid: int) -> float:
@@ -140,16 +130,16 @@ def bare_bot() -> tuple[subprocess.Popen[bytes], str, float]:
         start = time.monotonic()
         subprocess.run([str(RASA), "init", "--no-prompt", "--init-dir", str(BARE_DIR)], check=True, capture_output=True)
         train_s = round(time.monotonic() - start, 1)
-    port = _free_port()
-    log = open(BARE_DIR / "rasa.log", "ab")
-    proc = subprocess.Popen(
-        [str(RASA), "run", "--interface", "127.0.0.1", "--port", str(port)],
-        cwd=BARE_DIR,
-        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    port = free_port()
+    with open(BARE_DIR / "rasa.log", "ab") as log:  # the child keeps its own handle
+        proc = subprocess.Popen(
+            [str(RASA), "run", "--interface", "127.0.0.1", "--port", str(port)],
+            cwd=BARE_DIR,
+            env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     wait_for(f"{url}/webhooks/rest/", 300, proc)
     return proc, url, train_s
@@ -157,7 +147,7 @@ def bare_bot() -> tuple[subprocess.Popen[bytes], str, float]:
 
 def main() -> int:
     report: dict[str, Any] = {}
-    stack = Stack(ports=Ports(_free_port(), _free_port(), _free_port()), env={"STAFF_TOKEN": uuid.uuid4().hex})
+    stack = Stack(ports=Ports(free_port(), free_port(), free_port()), env={"STAFF_TOKEN": uuid.uuid4().hex})
     stack.start(timeout=300)
     try:
         url = f"{stack.rasa_url}/webhooks/rest/webhook"

@@ -144,14 +144,15 @@ class OnnxEncoder:
 
 @lru_cache(maxsize=1)
 def get_encoder() -> Encoder:
-    """The ONNX encoder (exported on first use); ENCODER_THREADS sets its threads per process (default 1)."""
+    """The ONNX encoder, exported on first use."""
     from bot.settings import Settings
 
-    directory = onnx_dir(Settings.from_env().cache_dir)
+    settings = Settings.from_env()
+    directory = onnx_dir(settings.cache_dir)
     if not (directory / MODEL_FILE).exists():
         log.info("exporting the sentence encoder to ONNX (once per model version)")
         export_onnx(directory)
-    return OnnxEncoder(directory, threads=int(os.environ.get("ENCODER_THREADS", "1") or 1))
+    return OnnxEncoder(directory, threads=settings.encoder_threads)
 
 
 @lru_cache(maxsize=1)

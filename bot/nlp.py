@@ -308,8 +308,8 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
         "unconscious|unresponsive|collapsed|collapse",
         "wo|wont|won't|cant|ca|can n't|nt|not? wake up",
         "not waking up",
-        "need|call|calling|get an|the? ambulance|paramedics",
     ],
+    "emergency_reported": ["need|call|calling|get an|the? ambulance|paramedics"],
     "emergency_overdose": [
         f"swallowed|swalowed|swallowd|swollowed|swallow|ate|eaten|chewed|downed|eat|drank|drunk {_GAP} "
         "pills|pill|tablets|tablet|tabs|bottle|capsules|meds|medicine|medication|whole|all|bunch|handful|"
@@ -472,7 +472,8 @@ RED_FLAG_PATTERNS: dict[str, list[str]] = {
         "headache|headaches|migraine|migraines|dizzy|dizziness",
         "hair _{0,2} falling|loss|thinning|growth|growing|fall",
         "losing|lost|shedding hair",
-        "gained|gaining|put on _{0,2} weight|pounds|lbs",
+        "gained|gaining _{0,3} weight|pounds|lbs",
+        "put on _{0,2} weight|pounds|lbs",
         "gums|gum _{0,2} swollen|swelling|bleeding|sore|puffy",
         "tremor|tremors|shaky|shaking|trembling",
         "tired|fatigue|fatigued|exhausted|drowsy",

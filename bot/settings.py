@@ -28,6 +28,7 @@ class Settings:
     kb_review_days: int
     retention_days: int
     cache_dir: Path
+    encoder_threads: int  # ONNX Runtime threads per process
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -44,4 +45,5 @@ class Settings:
             kb_review_days=_int("KB_REVIEW_DAYS", 365),
             retention_days=_int("RETENTION_DAYS", 90),
             cache_dir=Path(env("BOT_CACHE_DIR", str(ROOT / "var" / "cache"))),
+            encoder_threads=max(1, _int("ENCODER_THREADS", 1)),
         )

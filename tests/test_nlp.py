@@ -246,6 +246,16 @@ def test_nothing_is_built_at_import_time() -> None:
         ("flu shot", "vaccine"),
         ("talk to a nurse", "request_human"),
         ("i want a real person", "request_human"),
+        ("i need an ambulance", "emergency_reported"),
+        ("my son is not waking up", "emergency_fainting"),
+        ("i've been losing hair", "side_effect_now"),
+        ("her gums are swollen", "side_effect_now"),
+        ("he gained a lot of weight", "side_effect_now"),
+        ("she put on weight", "side_effect_now"),
+        ("we stopped her azathioprine", "dose_change"),
+        ("we want a break from cibinqo", "dose_change"),
+        ("back to my old dose", "dose_change"),
+        ("can i take my antidepressant too", "interaction"),
     ],
 )
 def test_red_flags_tolerate_typos_and_shorthand(flags: RedFlagMatcher, text: str, category: str) -> None:
@@ -276,6 +286,8 @@ def test_red_flags_tolerate_typos_and_shorthand(flags: RedFlagMatcher, text: str
         ("can people on methotrexate get live vaccines", "request_human"),
         ("after stopping cyclosporine", "dose_change"),
         ("tell me a bit about imuran", "emergency_overdose"),
+        ("my son keeps waking up at night", "emergency_fainting"),
+        ("my son is waking up itchy", "emergency_fainting"),
     ],
 )
 def test_red_flags_do_not_fire_on_lookalikes(flags: RedFlagMatcher, text: str, category: str) -> None:

@@ -3,7 +3,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +32,7 @@ from bot.outbox import (
     start_worker,
 )
 from bot.settings import Settings
+from bot.stack import free_port
 
 MESSAGE = "my daughter is burning up, call me at 555-867-5309"
 
@@ -249,7 +249,7 @@ def test_failure_logs_never_contain_the_webhook_url_or_message(
 ) -> None:
     store = SqliteHandoffStore(tmp_path / "h.sqlite")
     create(store, 1)
-    secret_url = f"http://127.0.0.1:{_closed_port()}/services/T000/SECRET"
+    secret_url = f"http://127.0.0.1:{free_port()}/services/T000/SECRET"
     with caplog.at_level(logging.DEBUG):
         assert deliver_pending(store, http_post, url=secret_url) == 0
     assert caplog.records
@@ -257,18 +257,12 @@ def test_failure_logs_never_contain_the_webhook_url_or_message(
     assert store.outbox_counts() == {"pending": 1, "sent": 0}
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.integration
 def test_tickets_made_while_postgres_is_down_reach_the_store_and_staff_once(
     tmp_path: Path, pg_url: str, receiver: Receiver
 ) -> None:
     spool = tmp_path / "spool.sqlite"
-    down = PostgresHandoffStore(f"postgresql://postgres@127.0.0.1:{_closed_port()}/test", spool)
+    down = PostgresHandoffStore(f"postgresql://postgres@127.0.0.1:{free_port()}/test", spool)
     tickets = create(down, 3, "emergency")
     receiver.fail = False
 

@@ -7,7 +7,6 @@ import asyncio
 import http.client
 import inspect
 import json
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,6 +17,8 @@ from urllib.parse import urlencode, urlsplit
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.run import configure_app
 from sanic import Sanic
+
+from bot.stack import free_port
 
 Sanic.test_mode = True  # several apps named like Rasa's in one process
 
@@ -88,12 +89,6 @@ class RasaServer:
         return self.request(
             "POST", path, body, {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
         )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import psycopg2
 import pytest
 
 from bot.channels.optout import OptOutBackend, OptOuts, PostgresOptOuts, SqliteOptOuts, backend_from_env
+from bot.stack import free_port
 
 PG_BASE = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -55,14 +55,8 @@ def test_a_second_process_sees_the_opt_out(backend: OptOutBackend, tmp_path: Pat
     assert other.is_opted_out("sms:shared")
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_when_the_store_is_down_an_opt_out_is_still_honoured_by_this_process() -> None:
-    down = OptOuts(PostgresOptOuts(f"postgresql://postgres@127.0.0.1:{closed_port()}/test", connect_timeout=1))
+    down = OptOuts(PostgresOptOuts(f"postgresql://postgres@127.0.0.1:{free_port()}/test", connect_timeout=1))
 
     async def scenario() -> tuple[bool, bool, bool, bool]:
         first = await down.opt_out("sms:x")

@@ -10,10 +10,11 @@ from pathlib import Path
 import jwt
 import pytest
 import requests
-from widget_support import Portal, free_port, start_portal, stop_portal
+from widget_support import Portal, start_portal, stop_portal
 
 from bot.portal import STATIC, bot_origin, content_security_policy, render_page, widget_tag
 from bot.portal.token import demo_patient_cookie, demo_patient_id, mint_widget_token
+from bot.stack import free_port
 
 SECRET = "portal-test-secret-0123456789abcdef0123"
 BOT = "http://127.0.0.1:5005"

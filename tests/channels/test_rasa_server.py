@@ -45,6 +45,7 @@ def test_an_invalid_action_reply_fails_like_with_rasas_own_check(result: dict[st
 
 def test_the_rest_channel_installs_the_check_when_rasa_builds_it() -> None:
     SafeRestInput.from_credentials(None)
+    assert RemoteAction._validate_action_result is action_check.validate_action_result
     with pytest.raises(jsonschema.ValidationError):
         RemoteAction("action_respond", None)._validate_action_result(INVALID[0])
     assert RemoteAction("action_respond", None)._validate_action_result(VALID[1]) is True

@@ -12,12 +12,13 @@ from widget_support import (
     MTX_SOURCE,
     FakeBot,
     Portal,
-    free_port,
     serve_fake_bot,
     start_portal,
     stop_portal,
     wait_until,
 )
+
+from bot.stack import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,12 +22,6 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 URL = "/webhooks/web/webhook"
 MTX_SOURCE = "Clinic handout - MTX Monitoring"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:

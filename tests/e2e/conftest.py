@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -10,16 +9,10 @@ from typing import Any
 import pytest
 import requests
 
-from bot.stack import Ports, Stack
+from bot.stack import Ports, Stack, free_port
 
 STAFF_TOKEN = "e2e-staff-token"
 TWILIO_TOKEN = "e2e-twilio-auth-token"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

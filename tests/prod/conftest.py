@@ -13,9 +13,9 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
-from prod_support import PgDatabase, ProdEnv, WebhookSink, free_port, redis_command, redis_delete_prefix
+from prod_support import PgDatabase, ProdEnv, WebhookSink, redis_command, redis_delete_prefix
 
-from bot.stack import Ports, Stack
+from bot.stack import Ports, Stack, free_port
 
 STAFF_TOKEN = "prod-staff-token"
 CLINIC_PHONE = "555-0100"

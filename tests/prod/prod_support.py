@@ -29,12 +29,6 @@ REDIS_PORT = 6379
 T = TypeVar("T")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def poll(check: Callable[[], T | None], timeout: float, what: str, interval: float = 0.25) -> T:
     """Call `check` until it returns something other than None/False, or fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout

@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 import requests
-from prod_support import free_port
 
 from bot.settings import ROOT
-from bot.stack import wait_for
+from bot.stack import free_port, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from prod_support import Chat, ProdEnv, customs, free_port, is_fallback, poll, text_of
+from prod_support import Chat, ProdEnv, customs, is_fallback, poll, text_of
 
 from bot.handoff import SqliteHandoffStore, TicketNotFound
+from bot.stack import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ from typing import Any
 import requests
 
 from bot.handoff import SqliteHandoffStore
+from bot.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,12 +47,6 @@ class StaffServer:
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(condition: Any, timeout: float = 20.0, what: str = "condition") -> None:
