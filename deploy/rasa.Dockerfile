@@ -9,11 +9,12 @@ ENV PYTHONPATH=/app \
     HOME=/app
 COPY requirements/rasa.txt requirements/rasa.txt
 RUN pip install --no-cache-dir -r requirements/rasa.txt
-# Only what runs inside Rasa: the channels and the Rasa plug-ins (bot/rasa_server), which import the standard
-# library and Rasa's own dependencies.
+# Only what runs inside Rasa: the channels, the Rasa plug-ins (bot/rasa_server) and the encoder the intent
+# classifier loads (bot/models.py; the trained model carries its ONNX export).
 COPY bot/__init__.py bot/__init__.py
 COPY bot/channels bot/channels
 COPY bot/rasa_server bot/rasa_server
+COPY bot/models.py bot/models.py
 COPY credentials.yml credentials.yml
 COPY deploy/endpoints.prod.yml deploy/endpoints.prod.yml
 COPY models/eczema.tar.gz models/eczema.tar.gz

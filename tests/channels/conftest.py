@@ -18,6 +18,7 @@ _RASA_TESTS = [
     "test_optout.py",
     "test_rest_channel.py",
     "test_rasa_server.py",
+    "test_intent_classifier.py",
 ]
 _MAIN_TESTS = ["test_widget_browser.py", "test_portal.py"]
 
