@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,15 @@ def test_stale_facts_are_listed_oldest_first(kb):
 
 def test_generated_rasa_names_are_up_to_date(kb):
     assert NAMES_FILE.read_text() == render_names(kb), "run `make kb-sync`"
+
+
+def test_lookup_names_that_contain_another_come_before_it(kb):
+    # Rasa's RegexEntityExtractor takes the first alternative that matches, so "JAK" must not precede "JAK pills"
+    lookup = yaml.safe_load(render_names(kb))["nlu"][-1]
+    names = [line[2:].casefold() for line in lookup["examples"].splitlines()]
+    assert "jak inhibitors" in names and "jak" in names
+    for i, shorter in enumerate(names):
+        assert not any(re.search(rf"\b{re.escape(shorter)}\b", longer) for longer in names[i + 1 :]), shorter
 
 
 # --- validation errors name the file, the entry and the field --------------------------------------------------

@@ -30,7 +30,9 @@ def render_names(kb: KnowledgeBase) -> str:
             lines += [f"      - {name}" for name in others]
     lines += ["  - lookup: drug", "    examples: |"]
     unique = {n.casefold(): n for n in sorted(everything, key=lambda n: (n.casefold(), n), reverse=True)}
-    lines += [f"      - {name}" for name in sorted(unique.values(), key=lambda n: (n.casefold(), n))]
+    # longest first: Rasa's RegexEntityExtractor joins the table into one alternation, which takes the first name
+    # that matches ("JAK" would cut "JAK inhibitors" short)
+    lines += [f"      - {name}" for name in sorted(unique.values(), key=lambda n: (-len(n), n.casefold(), n))]
     return "\n".join(lines) + "\n"
 
 
