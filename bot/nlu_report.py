@@ -9,8 +9,8 @@ from pathlib import Path
 from bot.settings import ROOT
 
 
-def table(report: dict[str, dict[str, float]]) -> str:
-    rows = ["| intent | precision | recall | F1 | examples |", "|---|---|---|---|---|"]
+def table(report: dict[str, dict[str, float]], label: str = "intent") -> str:
+    rows = [f"| {label} | precision | recall | F1 | examples |", "|---|---|---|---|---|"]
     for name, m in sorted(report.items()):
         if isinstance(m, dict) and "support" in m and name not in ("micro avg", "macro avg", "weighted avg"):
             rows.append(f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1-score']:.3f} | {m['support']} |")
@@ -26,12 +26,15 @@ def table(report: dict[str, dict[str, float]]) -> str:
 def main(argv: list[str]) -> int:
     results = Path(argv[0]) if argv else ROOT / "var" / "results" / "nlu"
     intents = json.loads((results / "intent_report.json").read_text())
-    entities_path = results / "DIETClassifier_report.json"
     text = "# NLU cross-validation (5 folds)\n\n"
-    text += "Produced by `make nlu-report` (`rasa test nlu --cross-validation --folds 5`).\n\n"
+    command = "rasa test nlu --nlu data --config config.yml --cross-validation --folds 5"
+    text += f"Produced by `make nlu-report` (`{command}`).\n\n"
     text += "## Intents\n\n" + table(intents) + "\n"
-    if entities_path.exists():
-        text += "\n## Entities\n\n" + table(json.loads(entities_path.read_text())) + "\n"
+    # one report per entity extractor (Rasa names them <Extractor>_report.json)
+    for path in sorted(results.glob("*_report.json")):
+        if path.name != "intent_report.json":
+            extractor = path.name.removesuffix("_report.json")
+            text += f"\n## Entities ({extractor})\n\n" + table(json.loads(path.read_text()), "entity") + "\n"
     print(text)
     out = ROOT / "docs" / "nlu-report.md"
     out.parent.mkdir(exist_ok=True)
