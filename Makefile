@@ -44,7 +44,7 @@ setup: $(VENV)/.installed $(RASA_VENV)/.installed ## Create both environments (f
 $(ENCODER): | $(VENV)/.installed
 	$(PY) -m bot.models export $(dir $@)
 
-# Retrains only when the training data, config or domain changed.
+# Retrains only when the training data, config, domain or intent classifier changed.
 $(MODEL): $(TRAINING) | $(RASA_VENV)/.installed $(ENCODER)
 	$(RASA) train --data data --config config.yml --domain domain.yml --out models --fixed-model-name eczema
 
