@@ -8,14 +8,13 @@ the entity extractor (config.yml) and reads its `drug` entities.
 
 Features per message, with each medicine name replaced by MASK: the all-MiniLM-L6-v2 embedding (the ONNX export of
 bot.models, carried in the trained model) weighted by EMBEDDING_WEIGHT, plus tf-idf of word 1-2-grams and
-character 2-4-grams. The names masked are the `drug` entities (annotated in training, found by the extractor at
-run time) and any name of the `drug` lookup table and synonyms, whichever extractor is configured.
+character 2-4-grams. The names masked are the `drug` entities: annotated in training, found by the entity
+extractor that runs before this component at run time.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -53,37 +52,12 @@ CLASSIFIER_FILE = "classifier.joblib"
 RANKING_LENGTH = 10
 
 
-def names_pattern(training_data: TrainingData) -> re.Pattern[str] | None:
-    """Whole-word, case-blind pattern of the medicine names in the `drug` lookup table and the synonyms."""
-    names = {str(name) for name in training_data.entity_synonyms}
-    for table in training_data.lookup_tables:
-        if table.get("name") == "drug" and isinstance(table.get("elements"), list):
-            names.update(str(name) for name in table["elements"])
-    names = {name.strip().lower() for name in names if len(name.strip()) > 2}
-    if not names:
-        return None
-    alternatives = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
-
-
-def masked(message: Message, names: re.Pattern[str] | None = None) -> str:
-    """The message's text with each `drug` entity, and each name `names` matches, replaced by MASK."""
+def masked(message: Message) -> str:
+    """The message's text with each `drug` entity replaced by MASK."""
     text = str(message.get(TEXT) or "")
-    spans = [
-        (int(e[ENTITY_ATTRIBUTE_START]), int(e[ENTITY_ATTRIBUTE_END]))
-        for e in message.get(ENTITIES) or []
-        if e.get("entity") == "drug"
-    ]
-    if names is not None:
-        spans += [m.span() for m in names.finditer(text)]
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    for start, end in reversed(merged):
-        text = text[:start] + MASK + text[end:]
+    entities = [e for e in message.get(ENTITIES) or [] if e.get("entity") == "drug"]
+    for entity in sorted(entities, key=lambda e: -int(e[ENTITY_ATTRIBUTE_START])):
+        text = text[: entity[ENTITY_ATTRIBUTE_START]] + MASK + text[entity[ENTITY_ATTRIBUTE_END] :]
     return text
 
 
@@ -166,10 +140,8 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
         if len({m.get(INTENT) for m in examples}) < 2:
             raise InvalidConfigException(f"{type(self).__name__} needs examples of at least two intents")
         self._encoder = OnnxEncoder(source)
-        names = names_pattern(training_data)
-        texts = [masked(m, names) for m in examples]
+        texts = [masked(m) for m in examples]
         self._fitted = {
-            "names": names,
             "words": TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit(texts),
             "chars": TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True).fit(texts),
         }
@@ -188,7 +160,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
         if not with_text:
             return messages
         model: LogisticRegression = self._fitted["model"]
-        texts = [masked(m, self._fitted["names"]) for m in with_text]
+        texts = [masked(m) for m in with_text]
         probabilities = model.predict_proba(self._features(texts))
         for message, row in zip(with_text, probabilities, strict=True):
             order = np.argsort(-row)[:RANKING_LENGTH]

@@ -14,7 +14,7 @@ from rasa.shared.nlu.constants import ACTION_NAME, ENTITIES, INTENT, INTENT_RANK
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.rasa_server.intent_classifier import SentenceIntentClassifier, masked, names_pattern
+from bot.rasa_server.intent_classifier import SentenceIntentClassifier, masked
 
 EXPORT = Path(__file__).resolve().parents[2] / "var" / "models" / "minilm"  # made by the Makefile
 
@@ -77,20 +77,6 @@ def test_masked_replaces_each_drug_entity() -> None:
     )
     assert masked(message) == "is medicine safer than medicine for kids"
     assert masked(Message({TEXT: "what is asthma"})) == "what is asthma"
-
-
-def test_names_of_the_lookup_table_and_synonyms_are_masked_without_an_entity() -> None:
-    data = TrainingData(
-        lookup_tables=[{"name": "drug", "elements": ["Dupixent", "JAK inhibitors"]}],
-        entity_synonyms={"dupi": "dupilumab"},
-    )
-    names = names_pattern(data)
-    text = "are JAK inhibitors like DUPIXENT or dupi?"
-    assert masked(Message({TEXT: text}), names) == "are medicine like medicine or medicine?"
-    entity = {"entity": "drug", "start": 3, "end": 11, "value": "dupilumab"}
-    assert masked(Message({TEXT: "is dupixent safe", ENTITIES: [entity]}), names) == "is medicine safe"
-    assert masked(Message({TEXT: "dupixentish or jak"}), names) == "dupixentish or jak"  # whole names only
-    assert names_pattern(TrainingData()) is None
 
 
 def test_unseen_wordings_get_the_right_intent_with_a_ranking(loaded: SentenceIntentClassifier) -> None:
