@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export RASA_TELEMETRY_ENABLED := false
 export HF_HUB_OFFLINE := 1
 export PYTHONPATH := $(CURDIR)
-# endpoints.yml reads these; `rasa test` and `rasa shell` need them too (bot.stack sets its own).
+# endpoints.yml reads these; `rasa test` and `rasa shell` need them too (bot.ops.stack sets its own).
 export TRACKER_DB ?= $(CURDIR)/var/tracker.db
 export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 
@@ -42,23 +42,23 @@ setup: $(VENV)/.installed $(RASA_VENV)/.installed ## Create both environments (f
 
 # The sentence encoder's ONNX export, for the Rasa intent classifier (training copies it into the model).
 $(ENCODER): | $(VENV)/.installed
-	$(PY) -m bot.models export $(dir $@)
+	$(PY) -m bot.encoder export $(dir $@)
 
 # Retrains only when the training data, config, domain or intent classifier changed.
 $(MODEL): $(TRAINING) | $(RASA_VENV)/.installed $(ENCODER)
 	$(RASA) train --data data --config config.yml --domain domain.yml --out models --fixed-model-name eczema
 
 run: setup $(MODEL) ## Serve the bot on 127.0.0.1:5005 (REST), staff inbox on :8000; Ctrl-C stops
-	$(PY) -m bot.stack
+	$(PY) -m bot.ops.stack
 
 run-prod: setup $(MODEL) ## Production profile: PostgreSQL + Redis, 2 Rasa replicas behind a balancer on :5005
-	$(PY) -m bot.stack --prod
+	$(PY) -m bot.ops.stack --prod
 
 prod-test: setup $(MODEL) ## Production-profile tests on the local PostgreSQL and Redis (also part of make test)
 	$(PY) -m pytest tests/prod -q
 
 chat: setup ## Terminal chat with the bot started by `make run`
-	$(PY) -m bot.chat
+	$(PY) -m bot.ops.chat
 
 lint: setup ## ruff and mypy
 	$(VENV)/bin/ruff check bot actions tests
@@ -70,7 +70,7 @@ validate: setup ## rasa data validate --fail-on-warnings
 	$(RASA) data validate --data data --config config.yml --domain domain.yml --fail-on-warnings
 
 channels: setup $(ENCODER) ## Channel tests inside the Rasa environment (REST, web, SMS)
-	$(RASA_VENV)/bin/python -m pytest tests/channels --confcutdir=tests/channels -p no:cacheprovider
+	$(RASA_VENV)/bin/python -m pytest tests/rasa_server --confcutdir=tests/rasa_server -p no:cacheprovider
 
 unit: setup $(MODEL) ## pytest: every test, servers and browser included
 	$(PY) -m pytest
@@ -82,14 +82,14 @@ stories: setup $(MODEL) ## Rasa test stories on the trained model
 test: setup $(MODEL) lint validate stories channels unit ## Set up and run every test
 
 eval: setup $(MODEL) ## End-to-end evaluation through the REST channel (starts the bot if needed)
-	$(PY) -m bot.evaluate
+	$(PY) -m bot.quality.evaluate
 
 nlu-report: setup $(ENCODER) ## 5-fold NLU cross-validation with the per-intent table
 	$(RASA) test nlu --nlu data --config config.yml --cross-validation --folds 5 --out var/results/nlu
-	$(PY) -m bot.nlu_report var/results/nlu
+	$(PY) -m bot.quality.nlu_report var/results/nlu
 
 calibrate: setup ## Calibrate the retrieval thresholds on tests/eval (writes docs/calibration.md)
-	$(PY) -m bot.calibrate
+	$(PY) -m bot.quality.calibrate
 
 kb-audit: setup ## List facts not reviewed within KB_REVIEW_DAYS (default 365)
 	$(PY) -m bot.knowledge.audit
@@ -98,10 +98,10 @@ kb-sync: setup ## Regenerate data/nlu/drug_names.yml from the knowledge base
 	$(PY) -m bot.knowledge.export
 
 bench: setup $(MODEL) ## Benchmark against a bare `rasa init` bot (latency, throughput, memory, start-up; var/bench.json)
-	$(PY) -m bot.bench
+	$(PY) -m bot.quality.bench
 
 purge: setup ## Delete conversations and tickets older than RETENTION_DAYS (default 90)
-	$(PY) -m bot.privacy
+	$(PY) -m bot.ops.purge
 
 clean: ## Remove trained models, caches and local data
 	rm -rf models var .pytest_cache .mypy_cache .ruff_cache

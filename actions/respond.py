@@ -8,8 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.assistant import Turn
-from bot.service import get_assistant
+from bot.conversation.assistant import Turn
+from bot.conversation.service import get_assistant
 
 
 def turn_from_tracker(tracker: Tracker) -> Turn:

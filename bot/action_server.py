@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 async def _warm_up(app: Sanic) -> None:
-    from bot.service import warm_up
+    from bot.conversation.service import warm_up
 
     warm_up()
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.encoder import Encoder
 from bot.knowledge.loader import FactRef, KnowledgeBase
-from bot.models import Encoder
 
 log = logging.getLogger(__name__)
 

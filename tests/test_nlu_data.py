@@ -9,9 +9,9 @@ from collections import defaultdict
 import pytest
 import yaml
 
-from bot.evaluate import default_paths, load_cases
+from bot.conversation.understanding import GENERAL_INTENT, TOPIC_INTENTS
+from bot.quality.evaluate import default_paths, load_cases
 from bot.settings import ROOT
-from bot.understanding import GENERAL_INTENT, TOPIC_INTENTS
 
 ENTITY = re.compile(r"\[([^\]]+)\](?:\((\w+)\)|(\{[^}]*\}))")
 
@@ -70,8 +70,8 @@ def test_every_fact_is_reachable_from_an_nlu_example(kb, examples):  # noqa: ANN
 
 @pytest.mark.slow
 def test_every_general_fact_is_reached_by_a_general_example(kb, examples, settings):  # noqa: ANN001
-    from bot.assistant import Turn
-    from bot.models import get_encoder
+    from bot.conversation.assistant import Turn
+    from bot.encoder import get_encoder
     from bot.retrieval import Retriever
     from tests.conftest import MemoryStore, make_assistant
 

@@ -7,7 +7,7 @@ by one word lets "what is asthma" and "what is Dupixent" differ by what matters:
 the entity extractor (config.yml) and reads its `drug` entities.
 
 Features per message, with each medicine name replaced by MASK: the all-MiniLM-L6-v2 embedding (the ONNX export of
-bot.models, carried in the trained model) weighted by EMBEDDING_WEIGHT, plus tf-idf of word 1-2-grams and
+bot.encoder, carried in the trained model) weighted by EMBEDDING_WEIGHT, plus tf-idf of word 1-2-grams and
 character 2-4-grams. The names masked are the `drug` entities: annotated in training, found by the entity
 extractor that runs before this component at run time.
 """
@@ -43,7 +43,7 @@ from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from bot.models import MODEL_FILE, TOKENIZER_FILE, OnnxEncoder
+from bot.encoder import MODEL_FILE, TOKENIZER_FILE, OnnxEncoder
 
 EXPORT_DIR = "export_dir"
 MASK = "medicine"
@@ -134,7 +134,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
         if missing:
             raise InvalidConfigException(
                 f"{type(self).__name__}: {', '.join(missing)} not found in '{source}'; "
-                f"run `.venv/bin/python -m bot.models export {source}` (the Makefile does) before training"
+                f"run `.venv/bin/python -m bot.encoder export {source}` (the Makefile does) before training"
             )
         examples = training_data.intent_examples
         if len({m.get(INTENT) for m in examples}) < 2:

@@ -26,15 +26,9 @@ from sanic.response import BaseHTTPResponse, HTTPResponse
 from sanic.response import file as file_response
 from sanic.response import json as json_response
 
-from bot.handoff import (
-    STATUS_FILTERS,
-    HandoffStore,
-    InvalidTransition,
-    StoreUnavailable,
-    TicketNotFound,
-    open_store,
-)
-from bot.outbox import WorkerHandle, start_worker
+from bot.handoff.models import STATUS_FILTERS, InvalidTransition, StoreUnavailable, TicketNotFound
+from bot.handoff.outbox import WorkerHandle, start_worker
+from bot.handoff.store import HandoffStore, open_store
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import requests
 
-from bot.stack import Ports, Stack, free_port
+from bot.ops.ports import free_port
+from bot.ops.stack import Ports, Stack
 
 STAFF_TOKEN = "e2e-staff-token"
 TWILIO_TOKEN = "e2e-twilio-auth-token"

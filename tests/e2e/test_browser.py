@@ -9,7 +9,7 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect
 
-from bot.stack import Stack
+from bot.ops.stack import Stack
 from tests.e2e.conftest import STAFF_TOKEN, Chat, customs
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]

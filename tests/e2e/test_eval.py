@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.evaluate import SHARED_EXAMPLES, default_paths, evaluate, gates, print_report
+from bot.quality.evaluate import SHARED_EXAMPLES, default_paths, evaluate, gates, print_report
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,8 @@ from html import unescape
 import pytest
 import requests
 
-from bot.channels.gsm7 import SMS_LIMIT, is_gsm7, septets
-from bot.stack import Stack
+from bot.ops.stack import Stack
+from bot.rasa_server.channels.gsm7 import SMS_LIMIT, is_gsm7, septets
 from tests.e2e.conftest import TWILIO_TOKEN
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,8 @@ from collections.abc import Iterator
 import pytest
 from prod_support import PgDatabase, ProdEnv, WebhookSink, redis_command, redis_delete_prefix
 
-from bot.stack import Ports, Stack, free_port
+from bot.ops.ports import free_port
+from bot.ops.stack import Ports, Stack
 
 STAFF_TOKEN = "prod-staff-token"
 CLINIC_PHONE = "555-0100"

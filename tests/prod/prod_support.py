@@ -19,7 +19,7 @@ import psycopg
 import requests
 from psycopg import sql
 
-from bot.stack import Stack
+from bot.ops.stack import Stack
 
 PG_HOST = "127.0.0.1"
 PG_PORT = 5432

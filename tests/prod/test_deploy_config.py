@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.stack import PROD_ENDPOINTS, Ports, Stack, database_url_from
+from bot.ops.stack import PROD_ENDPOINTS, Ports, Stack, database_url_from
 
 DEPLOY = PROD_ENDPOINTS.parent
 _VAR = re.compile(r"\$\{(\w+)\}")

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 import pytest
 from prod_support import Chat, ProdEnv, customs, is_fallback, poll, text_of
 
-from bot.handoff import SqliteHandoffStore, TicketNotFound
-from bot.stack import free_port
+from bot.handoff.models import TicketNotFound
+from bot.handoff.store import SqliteHandoffStore
+from bot.ops.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import requests
 
-from bot.handoff import SqliteHandoffStore
-from bot.stack import free_port
+from bot.handoff.store import SqliteHandoffStore
+from bot.ops.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

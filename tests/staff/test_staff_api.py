@@ -9,7 +9,7 @@ import pytest
 import requests
 from staff_support import StaffServer, start_server, stop_server, wait_until
 
-from bot.handoff import Ticket
+from bot.handoff.models import Ticket
 from bot.staff.app import STATIC_DIR
 
 pytestmark = pytest.mark.integration

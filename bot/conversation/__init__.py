@@ -1,0 +1,1 @@
+"""One conversation turn: types, the assistant, answers, understanding and reply wording."""

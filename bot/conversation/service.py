@@ -1,0 +1,51 @@
+"""Builds the one Assistant a process uses, with real models and stores. Called lazily, warmed at start."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from functools import lru_cache
+
+from bot.conversation.assistant import Assistant
+from bot.knowledge.loader import default_knowledge_base
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=1)
+def get_assistant() -> Assistant:
+    from bot.encoder import get_encoder
+    from bot.handoff import clinic_hours
+    from bot.handoff.store import open_store
+    from bot.nlp.names import NameMatcher
+    from bot.retrieval import Retriever
+    from bot.safety.screen import SafetyScreen
+
+    settings = Settings.from_env()
+    kb = default_knowledge_base()
+    encoder = get_encoder()
+    # The deck: most systemic medicines suppress the immune system (steroids and JAK inhibitors included);
+    # the biologics do not.
+    immune = {
+        d.id
+        for d in kb.drugs.values()
+        if d.attributes.suppresses_immune or d.drug_class in ("steroid", "jak_inhibitor")
+    }
+    names = NameMatcher(kb.names())
+    screen = SafetyScreen(encoder, immune_suppressing=immune, names=names)
+    retriever = Retriever(kb, encoder, settings.cache_dir / "kb-embeddings.npz")
+
+    def response_time(urgency: str, now: dt.datetime) -> str:
+        return clinic_hours.response_time_text(urgency, now, settings)
+
+    return Assistant(kb, settings, names, screen, retriever, open_store(settings), response_time)
+
+
+def warm_up() -> None:
+    """Load models and embed the knowledge base once, before the first message."""
+    assistant = get_assistant()
+    assistant.safety.warm_up()  # type: ignore[attr-defined]
+    assistant.retriever.warm_up()  # type: ignore[union-attr]
+    assistant.names.find("methotrexate")
+    log.info("assistant ready: %d medicines", len(assistant.kb.drugs))

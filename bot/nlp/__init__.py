@@ -1,0 +1,1 @@
+"""spaCy text tools: the pipeline, the medicine-name matcher and the pattern notation."""

@@ -1,0 +1,177 @@
+"""Medicine names in free text: exact first, then misspelled (a length-scaled edit budget)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.matcher.levenshtein import levenshtein
+
+from bot.nlp.patterns import NEVER_FUZZY
+from bot.nlp.pipeline import blank_nlp
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
+
+
+def _name_list(text: str) -> tuple[str, ...]:
+    """Comma-separated names (lines starting with # are comments) -> a tuple of names."""
+    lines = [line for line in text.splitlines() if not line.strip().startswith("#")]
+    return tuple(" ".join(name.split()) for name in " ".join(lines).split(",") if name.strip())
+
+
+# Medicines the knowledge base does not cover. They are recognised only so the bot can say it has no
+# information about them (and so they are never fuzzily mistaken for a covered medicine).
+DEFAULT_UNKNOWN: tuple[str, ...] = _name_list(
+    """
+    # creams and ointments
+    tacrolimus, Protopic, pimecrolimus, Elidel, crisaborole, Eucrisa, ruxolitinib, ruxolitinib cream,
+    Opzelura, tapinarof, Vtama, roflumilast, Zoryve, hydrocortisone, triamcinolone, Kenalog, clobetasol,
+    desonide, mometasone, Elocon, fluocinonide, betamethasone, steroid cream, steroid ointment, topical
+    steroid, topical steroids, mupirocin, Bactroban, Vaseline, Aquaphor, Eucerin, CeraVe,
+    # pain and fever
+    Tylenol, acetaminophen, paracetamol, ibuprofen, Advil, Motrin, naproxen, Aleve, aspirin,
+    # allergy
+    Benadryl, diphenhydramine, cetirizine, Zyrtec, loratadine, Claritin, fexofenadine, Allegra,
+    hydroxyzine, Atarax, antihistamine, antihistamines, montelukast, Singulair, omalizumab, Xolair,
+    EpiPen, albuterol, fluticasone, Flonase, budesonide,
+    # antibiotics and antivirals
+    antibiotic, antibiotics, amoxicillin, Augmentin, Bactrim, trimethoprim, sulfamethoxazole,
+    cephalexin, Keflex, doxycycline, clindamycin, azithromycin, Zithromax, acyclovir, valacyclovir,
+    Valtrex,
+    # other common medicines people ask about
+    allopurinol, melatonin, isotretinoin, Accutane, birth control, tofacitinib, Xeljanz, Jakafi,
+    St. John's wort, St John's wort, antacid, antacids, Tums, omeprazole, Prilosec, inhaler, fish oil,
+    multivitamin
+    """
+)
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A medicine named in a message. ``drug_id`` is ``unknown:<name>`` for medicines the KB lacks."""
+
+    drug_id: str
+    surface: str
+    start_char: int
+    end_char: int
+    exact: bool
+
+    @property
+    def known(self) -> bool:
+        return not self.drug_id.startswith("unknown:")
+
+
+def _edit_budget(pattern: str) -> int:
+    """Edits allowed for a misspelled medicine name: none under 5 letters, more for long names."""
+    if len(pattern) < 5:
+        return 0
+    if len(pattern) <= 6:
+        return 1
+    if len(pattern) <= 10:
+        return 2
+    return 3
+
+
+def _name_fuzzy(input_text: str, pattern_text: str, fuzzy: int = -1) -> bool:
+    """Fuzzy comparison for medicine names: same first letter, a length-scaled edit budget and never on
+    short or ordinary words (so "the", "side", "weeks", "pregnant" never become a medicine)."""
+    if input_text == pattern_text:
+        return True
+    if len(input_text) < 5 or input_text in NEVER_FUZZY or not input_text.isalpha():
+        return False
+    budget = _edit_budget(pattern_text) if fuzzy < 0 else fuzzy
+    if budget == 0 or input_text[0] != pattern_text[0]:
+        return False
+    return bool(levenshtein(input_text, pattern_text, budget) <= budget)
+
+
+class NameMatcher:
+    """Finds medicine names (exact first, then misspelled) in free text."""
+
+    def __init__(self, names: Mapping[str, Sequence[str]], unknown: Sequence[str] = DEFAULT_UNKNOWN) -> None:
+        self._nlp = blank_nlp()
+        self._exact = PhraseMatcher(self._nlp.vocab, attr="LOWER")
+        self._fuzzy = Matcher(self._nlp.vocab, fuzzy_compare=_name_fuzzy)
+        # key -> (drug id, the name's lowercase tokens)
+        self._entries: dict[str, tuple[str, list[str]]] = {}
+        seen: set[str] = set()
+        known = [(drug_id, name) for drug_id, ns in names.items() for name in ns]
+        unknown_ids = [(f"unknown:{name.lower()}", name) for name in unknown]
+        for drug_id, name in [*known, *unknown_ids]:
+            lowered = name.strip().lower()
+            if not lowered or lowered in seen:
+                continue  # a name the KB covers is never "unknown"; first id wins on duplicates
+            seen.add(lowered)
+            key = f"name{len(self._entries)}"
+            tokens = [t.lower_ for t in self._nlp.make_doc(lowered)]
+            self._entries[key] = (drug_id, tokens)
+            self._exact.add(key, [self._nlp.make_doc(lowered)])
+            fuzzy_from = 7 if drug_id.startswith("unknown:") else 5
+            if any(len(t) >= fuzzy_from and t.isalpha() for t in tokens):
+                pattern: list[dict[str, Any]] = [
+                    {"LOWER": {"FUZZY": t}} if len(t) >= fuzzy_from and t.isalpha() else {"LOWER": t} for t in tokens
+                ]
+                self._fuzzy.add(key, [pattern])
+        # One turn looks up the same text several times (assistant, safety screen, masking); keep the last.
+        self._last: tuple[str, tuple[Mention, ...]] = ("", ())
+
+    def find(self, text: str) -> list[Mention]:
+        """Medicine mentions ordered by position; overlapping matches resolve to exact, then longest."""
+        last_text, last_mentions = self._last
+        if text == last_text:
+            return list(last_mentions)
+        mentions = self._find(text)
+        self._last = (text, tuple(mentions))
+        return mentions
+
+    def _find(self, text: str) -> list[Mention]:
+        doc = self._nlp.make_doc(text)
+        strings = self._nlp.vocab.strings
+        exact = [(strings[k], s, e) for k, s, e in self._exact(doc)]
+        chosen = _pick_longest(exact)
+        taken = {i for _, s, e in chosen for i in range(s, e)}
+        fuzzy = []
+        for key_id, start, end in self._fuzzy(doc):
+            if taken.intersection(range(start, end)):
+                continue
+            key = strings[key_id]
+            fuzzy.append((key, start, end, self._distance(key, doc[start:end].text.lower())))
+        fuzzy.sort(key=lambda m: (-(m[2] - m[1]), m[3], m[1]))
+        picked_fuzzy = _pick_longest([(k, s, e) for k, s, e, _ in fuzzy], presorted=True)
+        mentions = [self._mention(doc, k, s, e, True) for k, s, e in chosen]
+        mentions += [self._mention(doc, k, s, e, False) for k, s, e in picked_fuzzy]
+        mentions.sort(key=lambda m: m.start_char)
+        return mentions
+
+    def drug_ids(self, text: str) -> list[str]:
+        """The distinct medicine ids named in the text, in order of first mention."""
+        return list(dict.fromkeys(m.drug_id for m in self.find(text)))
+
+    def _distance(self, key: str, surface: str) -> int:
+        return int(levenshtein(surface, " ".join(self._entries[key][1])))
+
+    def _mention(self, doc: Doc, key: str, start: int, end: int, exact: bool) -> Mention:
+        span = doc[start:end]
+        return Mention(
+            drug_id=self._entries[key][0],
+            surface=span.text,
+            start_char=span.start_char,
+            end_char=span.end_char,
+            exact=exact,
+        )
+
+
+def _pick_longest(matches: Iterable[tuple[str, int, int]], *, presorted: bool = False) -> list[tuple[str, int, int]]:
+    """Non-overlapping matches, longest first (the order given when presorted)."""
+    ordered = list(matches) if presorted else sorted(matches, key=lambda m: (m[1] - m[2], m[1]))
+    taken: set[int] = set()
+    picked = []
+    for key, start, end in ordered:
+        if taken.intersection(range(start, end)):
+            continue
+        taken.update(range(start, end))
+        picked.append((key, start, end))
+    return picked

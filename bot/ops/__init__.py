@@ -1,0 +1,1 @@
+"""Operations: the local stack, retention purge, terminal chat, the balancer. Runtime code never imports it."""

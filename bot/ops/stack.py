@@ -1,0 +1,422 @@
+"""Starts and stops the local stack: action server, staff inbox and Rasa server.
+
+Used by `make run` (foreground until Ctrl-C), by tests and by the evaluation and benchmark tools.
+
+Profiles:
+  local (default): one Rasa process with the SQLite tracker store (endpoints.yml), one action-server worker,
+    the handoff store in SQLite unless DATABASE_URL is set.
+  prod (`python -m bot.ops.stack --prod`, `Stack(profile="prod", rasa_replicas=2)`): Rasa replicas on their own ports
+    sharing the SQL tracker store on PostgreSQL and the Redis lock store (deploy/endpoints.prod.yml), the
+    round-robin balancer (bot.ops.balancer) on the public port, ACTION_WORKERS action-server workers and the handoff
+    store on PostgreSQL. Settings come from the environment (DB_*, REDIS_*, DATABASE_URL; see PROD_DEFAULTS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from bot.settings import ROOT
+
+RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
+PYTHON = ROOT / ".venv" / "bin" / "python"
+MODEL = ROOT / "models" / "eczema.tar.gz"
+LOCAL_ENDPOINTS = ROOT / "endpoints.yml"
+PROD_ENDPOINTS = ROOT / "deploy" / "endpoints.prod.yml"
+PROFILES = ("local", "prod")
+# Production-profile settings used when the environment does not set them (a local PostgreSQL with trust auth
+# and a local Redis). Rasa needs every ${VAR} in endpoints.prod.yml set, an empty value included.
+PROD_DEFAULTS = {
+    "DB_HOST": "127.0.0.1",
+    "DB_PORT": "5432",
+    "DB_NAME": "eczema",
+    "DB_USER": "postgres",
+    "DB_PASSWORD": "",
+    "REDIS_HOST": "127.0.0.1",
+    "REDIS_PORT": "6379",
+    "REDIS_DB": "1",
+    "REDIS_PASSWORD": "",
+    "REDIS_KEY_PREFIX": "eczema",
+    "ACTION_WORKERS": "2",
+    # Rasa's SQLAlchemy pool per replica (Rasa's defaults, 50 + 100, can exhaust PostgreSQL's 100 connections).
+    "SQL_POOL_SIZE": "5",
+    "SQL_MAX_OVERFLOW": "10",
+}
+
+
+@dataclass
+class Ports:
+    rasa: int = 5005  # the public port: Rasa itself (local) or the balancer (prod)
+    actions: int = 5055
+    staff: int = 8000
+    # prod profile: each Rasa replica's own port; default rasa+1, rasa+2, ...
+    replicas: tuple[int, ...] = ()
+
+
+def database_url_from(env: dict[str, str]) -> str:
+    """A PostgreSQL URL from DB_HOST, DB_PORT, DB_NAME, DB_USER and DB_PASSWORD (for the handoff store)."""
+    user = quote(env["DB_USER"], safe="")
+    password = env.get("DB_PASSWORD", "")
+    auth = f"{user}:{quote(password, safe='')}" if password else user
+    return f"postgresql://{auth}@{env['DB_HOST']}:{env['DB_PORT']}/{quote(env['DB_NAME'], safe='')}"
+
+
+@dataclass
+class Stack:
+    ports: Ports = field(default_factory=Ports)
+    env: dict[str, str] = field(default_factory=dict)
+    endpoints: Path = LOCAL_ENDPOINTS  # the prod profile uses PROD_ENDPOINTS unless another file is given
+    log_dir: Path = ROOT / "var" / "log"
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # Seconds from each process's start until its health check answered (time to ready).
+    started: dict[str, float] = field(default_factory=dict)
+    ready_seconds: dict[str, float] = field(default_factory=dict)
+    profile: str = "local"
+    rasa_replicas: int = 1  # prod profile only
+    action_workers: int | None = None  # prod default: ACTION_WORKERS from the environment, else 2
+    # prod: signs the web widget's anonymous sessions when WEB_SESSION_SECRET is unset, so every replica (and a
+    # restarted one) accepts the sessions any of them issued. One per Stack, kept across restarts.
+    web_session_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise ValueError(f"profile must be one of {PROFILES}, not {self.profile!r}")
+        if self.profile == "local" and self.rasa_replicas != 1:
+            raise ValueError("several Rasa replicas need the prod profile (shared tracker and lock stores)")
+        if self.rasa_replicas < 1:
+            raise ValueError("rasa_replicas must be at least 1")
+        if self.profile == "prod" and self.endpoints == LOCAL_ENDPOINTS:
+            self.endpoints = PROD_ENDPOINTS
+        if self.ports.replicas and len(self.ports.replicas) != self.rasa_replicas:
+            raise ValueError(f"ports.replicas lists {len(self.ports.replicas)} ports for {self.rasa_replicas} replicas")
+
+    @property
+    def prod(self) -> bool:
+        return self.profile == "prod"
+
+    @property
+    def rasa_url(self) -> str:
+        """The public bot URL (the balancer in the prod profile)."""
+        return f"http://127.0.0.1:{self.ports.rasa}"
+
+    @property
+    def replica_ports(self) -> list[int]:
+        """Ports of the Rasa processes (prod: the replicas behind the balancer; local: the public port)."""
+        if not self.prod:
+            return [self.ports.rasa]
+        return list(self.ports.replicas) or [self.ports.rasa + 1 + i for i in range(self.rasa_replicas)]
+
+    @property
+    def replica_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{p}" for p in self.replica_ports]
+
+    @property
+    def rasa_names(self) -> list[str]:
+        """Process names of the Rasa servers: "rasa" (local) or "rasa-1", "rasa-2", ... (prod)."""
+        return [f"rasa-{i + 1}" for i in range(self.rasa_replicas)] if self.prod else ["rasa"]
+
+    @property
+    def staff_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.staff}"
+
+    def _env(self) -> dict[str, str]:
+        env = {**os.environ, **self.env}
+        env["PYTHONPATH"] = str(ROOT)
+        env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+        env.setdefault("HF_HUB_OFFLINE", "1")
+        env["ACTION_PORT"] = str(self.ports.actions)
+        env["ACTION_SERVER_URL"] = f"http://127.0.0.1:{self.ports.actions}/webhook"
+        env["STAFF_PORT"] = str(self.ports.staff)
+        env.setdefault("WIDGET_BOT_URL", self.rasa_url)
+        env.setdefault("WEB_ALLOWED_ORIGINS", self.staff_url)
+        env.setdefault("TRACKER_DB", str(ROOT / "var" / "tracker.db"))
+        if self.prod:
+            self._prod_env(env)
+        return env
+
+    def _prod_env(self, env: dict[str, str]) -> None:
+        for key, value in PROD_DEFAULTS.items():
+            env.setdefault(key, value)
+        if self.action_workers is not None:
+            env["ACTION_WORKERS"] = str(self.action_workers)
+        if not env["REDIS_KEY_PREFIX"].isalnum():
+            # Rasa would silently ignore it and share the default "lock:" keys with every other deployment.
+            raise ValueError(f"REDIS_KEY_PREFIX must be alphanumeric, got {env['REDIS_KEY_PREFIX']!r}")
+        if not env.get("DATABASE_URL"):
+            env["DATABASE_URL"] = database_url_from(env)
+        if not env.get("WEB_JWT_SECRET") and not env.get("WEB_SESSION_SECRET"):
+            env["WEB_SESSION_SECRET"] = self.web_session_secret
+        env["RASA_REPLICAS"] = ",".join(self.replica_urls)
+        env["BALANCER_PORT"] = str(self.ports.rasa)
+
+    def _spawn(self, name: str, argv: list[str]) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_dir / f"{name}.log", "ab")
+        self.processes[name] = subprocess.Popen(
+            argv, cwd=ROOT, env=self._env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.started[name] = time.monotonic()
+
+    def start_actions(self) -> None:
+        self._spawn("actions", [str(PYTHON), "-m", "bot.action_server"])
+
+    def start_staff(self) -> None:
+        self._spawn("staff", [str(PYTHON), "-m", "bot.staff"])
+
+    def start_rasa(self) -> None:
+        """Start every Rasa process (one in the local profile, each replica in prod)."""
+        for name in self.rasa_names:
+            self._start_rasa_process(name)
+
+    def _start_rasa_process(self, name: str) -> None:
+        port = self.replica_ports[self.rasa_names.index(name)]
+        self._spawn(
+            name,
+            [
+                str(RASA),
+                "run",
+                "--model",
+                str(MODEL),
+                "--endpoints",
+                str(self.endpoints),
+                "--credentials",
+                str(ROOT / "credentials.yml"),
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--cors",
+                f"http://127.0.0.1:{self.ports.staff}",
+            ],
+        )
+
+    def start_balancer(self) -> None:
+        self._spawn("balancer", [str(PYTHON), "-m", "bot.ops.balancer"])
+
+    def start(self, timeout: float = 240.0) -> None:
+        self.start_actions()
+        self.start_staff()
+        self.start_rasa()
+        if self.prod:
+            self.start_balancer()
+        self.wait_ready(timeout)
+
+    def start_process(self, name: str) -> None:
+        """Start one process by its name: actions, staff, balancer, rasa (local) or rasa-N (prod)."""
+        if name in self.processes and self.processes[name].poll() is None:
+            raise RuntimeError(f"{name} is already running")
+        if name == "actions":
+            self.start_actions()
+        elif name == "staff":
+            self.start_staff()
+        elif name == "balancer" and self.prod:
+            self.start_balancer()
+        elif name in self.rasa_names:
+            self._start_rasa_process(name)
+        else:
+            raise ValueError(f"no process named {name!r} in the {self.profile} profile")
+
+    def restart(self, *names: str, timeout: float = 240.0) -> None:
+        """Stop the named processes, start them again (with the current env) and wait until they are ready."""
+        for name in names:
+            self.stop(name)
+        for name in names:
+            self.start_process(name)
+        self.wait_ready(timeout, names)
+        dead = [n for n in names if self.processes[n].poll() is not None]
+        if dead:
+            raise RuntimeError(f"exited right after restarting: {', '.join(dead)} (see {self.log_dir})")
+
+    def health_urls(self) -> dict[str, str]:
+        checks = {
+            "actions": f"http://127.0.0.1:{self.ports.actions}/health",
+            "staff": f"{self.staff_url}/healthz",
+        }
+        for name, url in zip(self.rasa_names, self.replica_urls, strict=True):
+            checks[name] = f"{url}/webhooks/rest/"
+        if self.prod:
+            checks["balancer"] = f"{self.rasa_url}/balancer/health"
+        return checks
+
+    def wait_ready(self, timeout: float = 240.0, names: tuple[str, ...] | None = None) -> None:
+        """Poll each running process's health URL (all, or only `names`) until it answers (`timeout` each)."""
+        for name, url in self.health_urls().items():
+            if name in self.processes and (names is None or name in names):
+                wait_for(url, timeout, self.processes[name], self.log_dir / f"{name}.log")
+                self.ready_seconds[name] = round(time.monotonic() - self.started[name], 1)
+
+    def stop(self, name: str | None = None) -> None:
+        for key in [name] if name else list(self.processes):
+            proc = self.processes.pop(key, None)
+            if proc is not None:
+                stop_process_group(proc)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_process_group(proc: subprocess.Popen[bytes], grace: float = 20.0) -> None:
+    """Stop a process started in its own session and everything it started.
+
+    SIGTERM goes to the leader first: a multi-worker Sanic server (ACTION_WORKERS > 1) then stops its workers
+    itself; signalling the whole group at once kills its multiprocessing manager first, the leader dies of a
+    broken pipe and the workers, which ignore SIGTERM, would keep serving the port. Whatever is left of the
+    group afterwards gets SIGTERM, then SIGKILL.
+    """
+    pgid = proc.pid  # start_new_session: the leader's pid is the group id
+    if proc.poll() is None:
+        with suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGKILL)
+            proc.wait()
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        if not _group_alive(pgid):
+            return
+        with suppress(ProcessLookupError):
+            os.killpg(pgid, sig)
+        deadline = time.monotonic() + wait
+        while _group_alive(pgid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
+def wait_for(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None, log: Path | None = None) -> None:
+    """Poll `url` until it answers 200, the process dies, or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+            raise RuntimeError(f"process for {url} exited with {proc.returncode}\n{tail}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} not ready after {timeout:.0f}s")
+
+
+@contextmanager
+def running(stack: Stack | None = None, timeout: float = 240.0) -> Iterator[Stack]:
+    stack = stack or Stack()
+    try:
+        stack.start(timeout)
+        yield stack
+    finally:
+        stack.stop()
+
+
+def prepare_prod(stack: Stack, create_database: bool = True) -> None:
+    """Check PostgreSQL and Redis answer; create the database DB_NAME if it is missing (local runs)."""
+
+    import psycopg
+    from psycopg import sql
+
+    env = stack._env()
+    host, port = env["REDIS_HOST"], int(env["REDIS_PORT"])
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+    except OSError as exc:
+        raise RuntimeError(f"Redis is not reachable at {host}:{port} ({exc})") from exc
+    url = database_url_from(env)
+    try:
+        psycopg.connect(url, connect_timeout=5).close()
+        return
+    except psycopg.OperationalError as exc:
+        if not create_database or "does not exist" not in str(exc):
+            raise RuntimeError(f"PostgreSQL is not reachable at {env['DB_HOST']}:{env['DB_PORT']}: {exc}") from exc
+    login = database_url_from({**env, "DB_NAME": "postgres"})
+    with psycopg.connect(login, connect_timeout=5, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(env["DB_NAME"])))
+    print(f"Created PostgreSQL database {env['DB_NAME']!r}.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the bot locally until Ctrl-C.")
+    parser.add_argument(
+        "--prod",
+        action="store_true",
+        help="production profile: PostgreSQL tracker and handoff stores, Redis locks, Rasa replicas behind a balancer",
+    )
+    parser.add_argument("--replicas", type=int, default=2, help="Rasa replicas with --prod (default 2)")
+    parser.add_argument("--action-workers", type=int, default=None, help="action-server workers with --prod")
+    args = parser.parse_args(argv)
+    if args.prod:
+        stack = Stack(profile="prod", rasa_replicas=args.replicas, action_workers=args.action_workers)
+        try:
+            prepare_prod(stack)
+        except (RuntimeError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    else:
+        stack = Stack()
+    if not os.environ.get("STAFF_TOKEN"):
+        stack.env["STAFF_TOKEN"] = secrets.token_urlsafe(16)
+        print(f"STAFF_TOKEN was not set; this run's staff token is: {stack.env['STAFF_TOKEN']}")
+    if stack.prod:
+        replicas = ", ".join(str(p) for p in stack.replica_ports)
+        print(
+            f"Production profile: {stack.rasa_replicas} Rasa replica(s) on ports {replicas} behind the balancer on "
+            f"{stack.ports.rasa}; tracker store and handoff tickets in PostgreSQL, locks in Redis.",
+            flush=True,
+        )
+    print("Starting the action server, the staff inbox and Rasa (logs in var/log/) ...", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        stack.start()
+        print(
+            f"""
+Ready.
+  Chat (REST):   curl -s -XPOST {stack.rasa_url}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
+                   -d '{{"sender": "me", "message": "what are the side effects of methotrexate?"}}'
+  Terminal chat: make chat           (in another terminal)
+  Demo portal:   {stack.staff_url}/
+  Staff inbox:   {stack.staff_url}/staff
+Press Ctrl-C to stop.""",
+            flush=True,
+        )
+        # A process that exits is reported, the others keep serving (Rasa answers with the clinic phone and
+        # 911 guidance while the action server is down).
+        reported: set[str] = set()
+        while any(p.poll() is None for p in stack.processes.values()):
+            for name, proc in stack.processes.items():
+                if proc.poll() is not None and name not in reported:
+                    reported.add(name)
+                    print(
+                        f"warning: {name} exited with code {proc.returncode}; see var/log/{name}.log", file=sys.stderr
+                    )
+            time.sleep(1)
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopping ...")
+        return 0
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

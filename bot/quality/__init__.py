@@ -1,0 +1,1 @@
+"""Measurement: evaluation, calibration, benchmark, NLU report. Runtime code never imports it."""

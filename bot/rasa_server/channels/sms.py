@@ -1,0 +1,228 @@
+"""The after-hours SMS line: a Twilio input channel at POST /webhooks/sms/webhook, answering inline with TwiML.
+
+Enabled when TWILIO_AUTH_TOKEN is set (else 503). Every request's X-Twilio-Signature is checked against
+SMS_PUBLIC_URL (the exact webhook URL configured in Twilio) or, when unset, the request URL; unsigned or tampered
+requests get 403 with an empty body and never reach the bot. The sender id is a keyed hash of the phone number,
+so raw numbers never reach the tracker store or the logs. STOP-type keywords opt a number out (stored in SQLite or
+PostgreSQL); replies are plain GSM-7 of at most two segments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import parse_qs
+
+from rasa.core.channels.channel import InputChannel
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.rasa_server.channels.common import (
+    BadText,
+    OnNewMessage,
+    clean_text,
+    env_float,
+    fallback_text,
+    finish_turn,
+    run_turn,
+)
+from bot.rasa_server.channels.gsm7 import SMS_LIMIT, gsm7_fit, is_gsm7
+from bot.rasa_server.channels.optout import OptOutBackend, OptOuts, backend_from_env
+
+__all__ = ["SmsInput", "gsm7_fit", "is_gsm7", "render_sms", "keyword"]
+
+log = logging.getLogger(__name__)
+
+STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+START_WORDS = frozenset({"START", "UNSTOP", "YES"})  # YES only resubscribes a number that opted out
+HELP_WORDS = frozenset({"HELP", "INFO"})
+MAX_CHOICES = 9  # digits 1-9
+MAX_SMS_IN = 1600  # Twilio's limit for one incoming message
+DEFAULT_PROGRAM = "Eczema clinic medicine info"
+_KEYWORD = re.compile(r"\W*([A-Za-z]+)\W*", re.ASCII)
+
+
+def keyword(body: str) -> str:
+    """The upper-case keyword when the whole message is one word ("Stop." -> "STOP"), else ""."""
+    match = _KEYWORD.fullmatch(body.strip())
+    return match.group(1).upper() if match else ""
+
+
+def render_sms(messages: Sequence[Mapping[str, Any]], clinic_phone: str, limit: int = SMS_LIMIT) -> str:
+    """One SMS from a bot turn: texts joined, buttons as numbered choices, custom messages dropped, GSM-7, capped."""
+    texts = [m["text"].strip() for m in messages if isinstance(m.get("text"), str) and m["text"].strip()]
+    buttons = [b for m in messages for b in (m.get("buttons") or []) if isinstance(b, Mapping) and b.get("title")]
+    body = " ".join(" ".join(texts).split())
+    if buttons:
+        choices = ", ".join(f"{i} for {b['title']}" for i, b in enumerate(buttons[:MAX_CHOICES], 1))
+        body = f"{body} Reply {choices}.".strip()
+    return gsm7_fit(body or fallback_text(clinic_phone), limit)
+
+
+class _Params(dict):  # type: ignore[type-arg]
+    """Form fields as lists, with the `getall` Twilio's validator uses for repeated fields."""
+
+    def getall(self, name: str) -> list[str]:
+        return list(self[name])
+
+
+def parse_form(raw: bytes | None) -> _Params:
+    """application/x-www-form-urlencoded body; ValueError when it is not UTF-8 or has too many fields."""
+    return _Params(parse_qs((raw or b"").decode("utf-8"), keep_blank_values=True, max_num_fields=200))
+
+
+class SmsInput(InputChannel):
+    """Twilio SMS webhook channel (see the module docstring)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "sms"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        # Secrets come from the environment only; credentials.yml just enables the channel.
+        return cls.from_env()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SmsInput:
+        env = os.environ if environ is None else environ
+        return cls(
+            auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
+            id_secret=env.get("SMS_ID_SECRET", ""),
+            public_url=env.get("SMS_PUBLIC_URL", ""),
+            program_name=env.get("SMS_PROGRAM_NAME", "") or DEFAULT_PROGRAM,
+            clinic_phone=env.get("CLINIC_PHONE", "") or "555-0100",
+            turn_timeout=env_float("SMS_TURN_TIMEOUT", 12.0),
+            optouts=backend_from_env(env),
+        )
+
+    def __init__(
+        self,
+        *,
+        auth_token: str,
+        optouts: OptOutBackend,
+        id_secret: str = "",
+        public_url: str = "",
+        program_name: str = DEFAULT_PROGRAM,
+        clinic_phone: str = "555-0100",
+        turn_timeout: float = 12.0,
+    ) -> None:
+        self.auth_token = auth_token
+        # The sender-id key; defaults to the auth token. Set SMS_ID_SECRET so rotating the token keeps
+        # conversations and opt-outs attached to the same numbers.
+        self.id_secret = id_secret or auth_token
+        self.public_url = public_url
+        self.program_name = program_name
+        self.clinic_phone = clinic_phone
+        self.turn_timeout = turn_timeout
+        self.optouts = OptOuts(optouts)
+        if not auth_token:
+            log.warning("sms channel: TWILIO_AUTH_TOKEN is not set; /webhooks/sms/webhook answers 503")
+
+    def sender_id(self, phone: str) -> str:
+        """A stable id for a phone number that does not reveal it."""
+        number = re.sub(r"[\s().-]", "", phone)
+        digest = hmac.new(self.id_secret.encode(), b"sms-sender:" + number.encode(), hashlib.sha256).hexdigest()
+        return f"sms:{digest[:32]}"
+
+    def help_text(self) -> str:
+        return gsm7_fit(
+            f"{self.program_name}: general medicine information from the clinic, not medical advice. "
+            f"Emergency? Call 911. Clinic: {self.clinic_phone}. Reply STOP to opt out."
+        )
+
+    def stop_text(self) -> str:
+        return gsm7_fit(
+            f"{self.program_name}: You are unsubscribed and will get no more messages. Reply START to resubscribe."
+        )
+
+    def start_text(self) -> str:
+        return gsm7_fit(f"{self.program_name}: You are subscribed again. Reply HELP for help, STOP to opt out.")
+
+    def not_text(self) -> str:
+        return gsm7_fit(
+            f"Please send your question as a text message. Emergency? Call 911. Clinic: {self.clinic_phone}."
+        )
+
+    def signed(self, request: Request) -> _Params | None:
+        """The form fields when the request carries a valid Twilio signature, else None."""
+        signature = request.headers.get("x-twilio-signature", "")
+        if not signature:
+            return None
+        try:
+            params = parse_form(request.body)
+        except ValueError:  # not UTF-8, or too many fields: Twilio never sends that
+            return None
+        url = self.public_url or request.url
+        return params if RequestValidator(self.auth_token).validate(url, params, signature) else None
+
+    async def reply_to(
+        self, params: Mapping[str, list[str]], on_new_message: OnNewMessage, app: Any = None
+    ) -> str | None:
+        """The SMS text to send back for one verified message, or None to send nothing."""
+        phone = (params.get("From") or [""])[0]
+        if not phone:
+            return None
+        sender = self.sender_id(phone)
+        body = (params.get("Body") or [""])[0]
+        word = keyword(body)
+        if word in STOP_WORDS:
+            newly = await self.optouts.opt_out(sender)
+            log.info("sms %s opted out", sender[:12])
+            return self.stop_text() if newly else None
+        if await self.optouts.is_opted_out(sender):
+            if word in START_WORDS:
+                await self.optouts.opt_in(sender)
+                log.info("sms %s opted in", sender[:12])
+                return self.start_text()
+            return None
+        if word in ("START", "UNSTOP"):
+            return self.start_text()
+        if word in HELP_WORDS:
+            return self.help_text()
+        try:
+            text = clean_text(body, limit=MAX_SMS_IN)
+        except BadText:
+            return self.not_text()
+        messages = await run_turn(on_new_message, text, sender, self.name(), self.turn_timeout)
+        log.info("sms turn for %s: %d bot messages", sender[:12], len(messages))
+        if app is not None:
+            await finish_turn(app, sender, messages)
+        return render_sms(messages, self.clinic_phone)
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        bp = Blueprint("sms_webhook", __name__)
+
+        @bp.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok" if self.auth_token else "disabled"})
+
+        @bp.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if not self.auth_token:
+                message = "The SMS channel is off: set TWILIO_AUTH_TOKEN to enable it."
+                return response.json({"error": "sms_disabled", "message": message}, status=503)
+            params = self.signed(request)
+            if params is None:
+                log.warning("sms request with a missing or invalid Twilio signature refused")
+                return response.empty(status=403)
+            try:
+                text = await self.reply_to(params, on_new_message, request.app)
+            except Exception as exc:  # never a 5xx: Twilio would retry or show an error to nobody
+                log.error("sms channel error: %s", type(exc).__name__)
+                log.debug("sms channel error", exc_info=True)
+                text = gsm7_fit(fallback_text(self.clinic_phone))
+            twiml = MessagingResponse()
+            if text:
+                twiml.message(text)
+            return response.text(str(twiml), content_type="text/xml; charset=utf-8")
+
+        return bp

@@ -1,0 +1,373 @@
+"""The safety screen: decides, before any answer, whether a message must go to the clinic's staff.
+
+Three signals, combined by the plain rules in ``SafetyScreen.screen``:
+  (a) the Rasa intent (trusted when confident),
+  (b) red-flag phrases (``bot.safety.red_flags``) that count only when the clause they are in says the
+      problem is happening to someone (``bot.safety.cues``), not when it is asked about in general,
+  (c) semantic similarity to curated exemplars (``data/exemplars.yml``) when an encoder is given.
+The most urgent verdict wins; emergencies carry the hotline the reply must lead with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import yaml
+
+from bot.encoder import Encoder
+from bot.nlp.names import DEFAULT_UNKNOWN, NameMatcher
+from bot.safety.categories import CATEGORIES, Urgency
+from bot.safety.cues import CueReader, Reading
+from bot.safety.red_flags import COMMON_MEDICINE_NAMES, RedFlag, RedFlagMatcher
+
+Hotline = Literal["911", "988", "poison_control"]
+
+EXEMPLARS_PATH = Path(__file__).resolve().parent / "data" / "exemplars.yml"
+
+URGENCY_RANK: dict[str, int] = {"routine": 0, "urgent": 1, "emergency": 2}
+
+IMMUNE_SUPPRESSING: frozenset[str] = frozenset(
+    {
+        "methotrexate",
+        "cyclosporine",
+        "azathioprine",
+        "mycophenolate",
+        "systemic_steroids",
+        "jak_inhibitors",
+        "abrocitinib",
+        "upadacitinib",
+        "baricitinib",
+    }
+)
+# Medicines that must not be used in pregnancy / while breastfeeding (clinic deck and updates).
+NOT_IN_PREGNANCY: frozenset[str] = frozenset({"methotrexate", "mycophenolate"})
+NOT_WHILE_BREASTFEEDING: frozenset[str] = frozenset({"methotrexate", "cyclosporine", "mycophenolate"})
+
+# Rasa intents (names fixed by the NLU data) -> the category they signal.
+INTENT_CATEGORIES: dict[str, str] = {
+    "emergency": "emergency_reported",
+    "report_symptom": "side_effect_now",
+    "dose_change": "dose_change",
+    "pregnancy_situation": "pregnancy_other",
+    "interaction_personal": "interaction",
+    "request_human": "request_human",
+}
+EMERGENCY_INTENT_CONFIDENCE = 0.8
+INTENT_CONFIDENCE = 0.7
+
+# Semantic match (bot/safety/data/exemplars.yml, all-MiniLM-L6-v2, medicine names masked): the best exemplar's
+# cosine must reach SIMILARITY and beat the closest general question by MARGIN. Calibrated by sweeping
+# SIMILARITY 0.50-0.70 and MARGIN 0.00-0.15 over tests/eval/safety.yml (semantic layer alone, after the
+# same personal/present gating): MARGIN 0.05 still let "my daughter is on dupixent, how often does she need
+# it?" through; 0.55/0.10 is the lowest pair with no false escalation and catches about 70% of the safety
+# messages by similarity alone (the patterns catch all of them; similarity is the second net).
+# tests/test_safety.py::test_semantic_threshold_report checks this operating point.
+# An emergency must lead the closest non-emergency category by EMERGENCY_LEAD ("I missed my dose" sits
+# close to "I took my dose every day by mistake"); similarity adds an emergency on top of other signals only
+# from STRONG_EMERGENCY, otherwise it is used only when nothing else fired.
+SIMILARITY = 0.55
+MARGIN = 0.10
+EMERGENCY_LEAD = 0.05
+STRONG_EMERGENCY = 0.75
+
+# What a category needs from the message before it counts.
+#   always:    the words alone (self-harm, asking for a person)
+#   reported:  emergencies: anything but a general question with nobody in it
+#   happening: said to be happening to someone now (not a general question)
+#   personal:  someone asks about their own or their child's treatment
+Requirement = Literal["always", "reported", "happening", "personal"]
+_ALWAYS = {"emergency_self_harm", "request_human"}
+_PERSONAL = {"dose_change", "interaction", "other_medicine", "vaccine"}
+
+
+def requirement(category: str) -> Requirement:
+    if category in _ALWAYS:
+        return "always"
+    if category.startswith("emergency_"):
+        return "reported"
+    if category in _PERSONAL:
+        return "personal"
+    return "happening"
+
+
+HOTLINES: dict[str, Hotline] = {"emergency_self_harm": "988", "emergency_overdose": "poison_control"}
+
+_ORDER = {category: i for i, category in enumerate(CATEGORIES)}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The screen's decision: what kind of problem, how urgent, why (for staff) and which hotline."""
+
+    category: str
+    urgency: Urgency
+    reason: str
+    hotline: Hotline | None = None
+
+
+class ExemplarError(ValueError):
+    """The exemplar file is invalid; the message names the file and the category."""
+
+
+@dataclass(frozen=True)
+class Exemplars:
+    by_category: dict[str, list[str]]
+    general: list[str]
+
+
+def load_exemplars(path: Path) -> Exemplars:
+    """Read and check the exemplar file: known categories, non-empty lists of sentences."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict) or not isinstance(raw.get("categories"), dict):
+        raise ExemplarError(f"{path.name}: needs a mapping 'categories' (category -> sentences)")
+    by_category: dict[str, list[str]] = {}
+    for category, sentences in raw["categories"].items():
+        if category not in CATEGORIES:
+            raise ExemplarError(f"{path.name}: category {category!r}: unknown; known: {', '.join(CATEGORIES)}")
+        if not isinstance(sentences, list) or not sentences or not all(isinstance(s, str) for s in sentences):
+            raise ExemplarError(f"{path.name}: category {category!r}: must be a non-empty list of sentences")
+        by_category[category] = sentences
+    general = raw.get("general", [])
+    if not isinstance(general, list) or not all(isinstance(s, str) for s in general):
+        raise ExemplarError(f"{path.name}: 'general' must be a list of sentences")
+    return Exemplars(by_category, general)
+
+
+class SafetyScreen:
+    """Screens every message before any answer. Build once, ``warm_up()`` when the server starts."""
+
+    def __init__(
+        self,
+        encoder: Encoder | None,
+        immune_suppressing: Collection[str] = IMMUNE_SUPPRESSING,
+        exemplars_path: Path = EXEMPLARS_PATH,
+        *,
+        similarity: float = SIMILARITY,
+        margin: float = MARGIN,
+        names: NameMatcher | None = None,
+    ) -> None:
+        """``names`` (the knowledge base's NameMatcher) lets the semantic layer mask medicine names, so
+        that similarity follows the problem described rather than the medicine named."""
+        self._encoder = encoder
+        self._names = names
+        self._immune_suppressing = frozenset(immune_suppressing)
+        self._exemplars_path = exemplars_path
+        self._similarity = similarity
+        self._margin = margin
+        self._flags: RedFlagMatcher | None = None
+        self._cues: CueReader | None = None
+        self._labels: list[str] = []
+        self._vectors: np.ndarray | None = None
+        self._general: np.ndarray | None = None
+
+    def warm_up(self) -> None:
+        """Build the matchers and embed the exemplars (once)."""
+        if self._flags is None:
+            self._flags = RedFlagMatcher()
+            self._cues = CueReader()
+            if self._names is None:
+                self._names = NameMatcher({"medicine": COMMON_MEDICINE_NAMES}, DEFAULT_UNKNOWN)
+        if self._encoder is not None and self._vectors is None:
+            exemplars = load_exemplars(self._exemplars_path)
+            self._labels = [c for c, sentences in exemplars.by_category.items() for _ in sentences]
+            texts = [self._mask(s) for sentences in exemplars.by_category.values() for s in sentences]
+            self._vectors = self._encoder.encode(texts)
+            general = [self._mask(s) for s in exemplars.general]
+            self._general = self._encoder.encode(general) if general else None
+
+    def screen(
+        self,
+        text: str,
+        *,
+        intent: str | None,
+        confidence: float,
+        drugs: Sequence[str],
+        context_drug: str | None = None,
+    ) -> Verdict | None:
+        """The verdict for one message, or None when it may be answered from the knowledge base.
+
+        ``drugs`` are medicine ids named in the message (``unknown:<name>`` for medicines the KB lacks; the
+        screen also finds those itself); ``context_drug`` is the medicine the conversation is about, if any."""
+        self.warm_up()
+        assert self._flags is not None and self._cues is not None and self._names is not None
+        reading = self._cues.read(text)
+        flags = self._flags.find(text)
+        known = [d for d in drugs if not d.startswith("unknown:")]
+        others = [m.drug_id for m in self._names.find(text) if not m.known]
+        unknown = list(dict.fromkeys([*(d for d in drugs if d.startswith("unknown:")), *others]))
+        medicines = set(known) | ({context_drug} if context_drug else set())
+
+        categories = [f.category for f in flags if self._flag_counts(f, reading, bool(medicines))]
+        categories += _medicine_categories(text, reading, known, unknown)
+        categories += _intent_categories(intent, confidence, reading)
+        # similarity is a fallback for what the patterns and the intent missed, except a strong emergency
+        semantic = self.semantic_match(text)
+        if semantic is not None and _semantic_counts(semantic[0], reading, [*known, *unknown]):
+            category, score = semantic
+            if not categories or (category.startswith("emergency_") and score >= STRONG_EMERGENCY):
+                categories.append(category)
+
+        verdicts = [self._verdict(c, medicines, text) for c in dict.fromkeys(categories)]
+        if not verdicts:
+            return None
+        return _most_urgent(verdicts)
+
+    def semantic_match(self, text: str) -> tuple[str, float] | None:
+        """The exemplar category the text is closest to and its cosine, if close enough and not closer to a
+        general question; None without an encoder. An emergency must lead the closest other category by
+        EMERGENCY_LEAD, otherwise that other category is taken (routine messages about doses sound alike)."""
+        scores = self.similarities(text)
+        if scores is None:
+            return None
+        best, general = scores
+        ranked = sorted(best.items(), key=lambda kv: -kv[1])
+        category, score = ranked[0]
+        if category.startswith("emergency_"):
+            other = next(((c, s) for c, s in ranked if not c.startswith("emergency_")), None)
+            if other is not None and score - other[1] < EMERGENCY_LEAD:
+                category, score = other
+        if score >= self._similarity and score - general >= self._margin:
+            return category, score
+        return None
+
+    def similarities(self, text: str) -> tuple[dict[str, float], float] | None:
+        """Best cosine per category and against general questions (for calibration and reports)."""
+        self.warm_up()
+        if self._encoder is None or self._vectors is None:
+            return None
+        query = self._encoder.encode([self._mask(text)])[0]
+        sims = self._vectors @ query
+        best: dict[str, float] = {}
+        for label, sim in zip(self._labels, sims.tolist(), strict=True):
+            best[label] = max(best.get(label, -1.0), float(sim))
+        general = float(np.max(self._general @ query)) if self._general is not None else -1.0
+        return best, general
+
+    def _mask(self, text: str) -> str:
+        """Medicine names replaced by the word "medicine"."""
+        if self._names is None:
+            return text
+        for mention in reversed([m for m in self._names.find(text) if m.known]):
+            text = f"{text[: mention.start_char]}medicine{text[mention.end_char :]}"
+        return text
+
+    def _flag_counts(self, flag: RedFlag, reading: Reading, has_medicine: bool) -> bool:
+        if RedFlagMatcher.needs_medicine(flag.category) and not has_medicine:
+            return False
+        need = requirement(flag.category)
+        if need == "always":
+            return True
+        if need == "personal":
+            return reading.person
+        clause = reading.clause_at(flag.span[0])
+        if flag.kind == "plan":
+            return reading.person  # "we're trying for a baby" is personal, though not happening yet
+        if flag.kind == "dose":
+            # an extra or wrong dose must be said to have happened: "can I take an extra dose?" is a question
+            return clause.happening or clause.bare
+        if need == "reported" or flag.urgency == "urgent":
+            # a danger sign in a bare phrase counts ("throat closing up", "fevers and night sweats on
+            # cyclosporin"); a routine topic needs a cue ("Rinvoq and pregnancy" is a search)
+            return clause.happening or clause.bare or (need == "reported" and reading.person)
+        return reading.happening_at(flag.span[0])
+
+    def _verdict(self, category: str, medicines: set[str], text: str) -> Verdict:
+        if category == "infection_fever":
+            if medicines & self._immune_suppressing:
+                return Verdict(category, "urgent", "fever or infection on an immune-suppressing medicine")
+            if medicines:
+                return Verdict(
+                    category, "routine", "fever or infection (the medicine does not suppress the immune system)"
+                )
+            return Verdict(category, "urgent", "fever or infection (medicine not named)")
+        if category in {"pregnancy_other", "pregnancy_on_teratogen"}:
+            lowered = text.lower()
+            breastfeeding = any(w in lowered for w in ("breast", "nursing", "pumping", "chestfeed", "bfing"))
+            if medicines & NOT_IN_PREGNANCY:
+                return Verdict("pregnancy_on_teratogen", "urgent", "pregnancy on methotrexate or mycophenolate")
+            if breastfeeding and medicines & NOT_WHILE_BREASTFEEDING:
+                return Verdict(
+                    "pregnancy_on_teratogen", "urgent", "breastfeeding on a medicine not used while breastfeeding"
+                )
+            return Verdict("pregnancy_other", "routine", CATEGORIES["pregnancy_other"].reason)
+        base = CATEGORIES[category]
+        hotline: Hotline | None = None
+        if base.urgency == "emergency":
+            hotline = HOTLINES.get(category, "911")
+        return Verdict(category, base.urgency, base.reason, hotline)
+
+
+def meets(need: Requirement, reading: Reading) -> bool:
+    """The requirement judged on the whole message (for signals without a span)."""
+    if need == "always":
+        return True
+    happening = reading.happening
+    if need == "reported":
+        return happening or reading.person or any(c.bare for c in reading.clauses)
+    if need == "personal":
+        return reading.person
+    return happening
+
+
+_TOGETHER = {"with", "and", "together", "while", "whilst", "combine", "mix", "plus", "same", "on", "&", "w", "+"}
+
+
+_HOW_TO = {"how", "what", "whats", "what's", "which", "where", "when", "why"}
+
+
+def _medicine_categories(text: str, reading: Reading, known: Sequence[str], unknown: Sequence[str]) -> list[str]:
+    """Someone asking about their own medicines: another medicine with this one, or another medicine (but
+    not how-to questions about it: "how often should I use hydrocortisone cream" gets the no-information
+    answer)."""
+    if not reading.person:
+        return []
+    if known and unknown:
+        return ["interaction"]
+    words = text.lower().replace("/", " ").split()
+    if len(set(known)) >= 2 and set(words) & _TOGETHER:
+        return ["interaction"]
+    if unknown and words and words[0] not in _HOW_TO:
+        return ["other_medicine"]
+    return []
+
+
+# Similarity alone is weaker evidence than a pattern: these categories also need a medicine named, and
+# asking for a person needs someone in the message ("are you a real person?" is not a request).
+_SEMANTIC_NEEDS_MEDICINE = {"interaction", "other_medicine"}
+
+
+def _semantic_counts(category: str, reading: Reading, drugs: Sequence[str]) -> bool:
+    if category in _SEMANTIC_NEEDS_MEDICINE and not drugs:
+        return False
+    if category == "request_human":
+        return meets("happening", reading)
+    return meets(requirement(category), reading)
+
+
+def _intent_categories(intent: str | None, confidence: float, reading: Reading) -> list[str]:
+    category = INTENT_CATEGORIES.get(intent or "")
+    if category is None:
+        return []
+    if category == "emergency_reported":
+        return [category] if confidence >= EMERGENCY_INTENT_CONFIDENCE else []
+    if confidence < INTENT_CONFIDENCE:
+        return []
+    # a confident intent still does not escalate a general question that names nobody
+    if category != "request_human" and not reading.person and not reading.happening:
+        return []
+    return [category]
+
+
+def _most_urgent(verdicts: list[Verdict]) -> Verdict:
+    categories = {v.category for v in verdicts}
+    if {"emergency_self_harm", "emergency_overdose"} <= categories:
+        return Verdict("emergency_self_harm", "emergency", "overdose with thoughts of self-harm", "911")
+    emergency_named = [v for v in verdicts if v.urgency == "emergency" and v.category != "emergency_reported"]
+    if emergency_named:
+        # the intent said emergency but a pattern says which kind, and so which hotline
+        verdicts = [v for v in verdicts if v.category != "emergency_reported"]
+    return min(verdicts, key=lambda v: (-URGENCY_RANK[v.urgency], _ORDER.get(v.category, len(_ORDER))))

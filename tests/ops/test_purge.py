@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import pytest
+
+from bot.ops.purge import purge_conversations
+
+
+@pytest.fixture
+def tracker_db(tmp_path, monkeypatch):  # noqa: ANN001
+    path = tmp_path / "tracker.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, timestamp REAL, data TEXT)")
+    now = time.time()
+    rows = [("old", now - 100 * 86400), ("old", now - 95 * 86400), ("mixed", now - 200 * 86400), ("mixed", now - 60)]
+    conn.executemany("INSERT INTO events (sender_id, timestamp, data) VALUES (?, ?, '{}')", rows)
+    conn.commit()
+    conn.close()
+    monkeypatch.setenv("TRACKER_DB", str(path))
+    monkeypatch.delenv("DB_HOST", raising=False)
+    return path
+
+
+def test_purge_deletes_whole_conversations_past_retention_only(tracker_db):  # noqa: ANN001
+    assert purge_conversations(90) == 2
+    left = sqlite3.connect(tracker_db).execute("SELECT DISTINCT sender_id FROM events").fetchall()
+    assert left == [("mixed",)]  # still active: kept whole, including its old events
+
+
+def test_purge_without_any_conversation_is_a_no_op(tmp_path, monkeypatch):  # noqa: ANN001
+    monkeypatch.setenv("TRACKER_DB", str(tmp_path / "none.db"))
+    monkeypatch.delenv("DB_HOST", raising=False)
+    assert purge_conversations(90) == 0
