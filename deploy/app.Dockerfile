@@ -1,5 +1,5 @@
 # Application image (Python 3.11): action server, staff inbox with the outbox worker, balancer, purge job.
-# The command picks the process: python -m bot.action_server | bot.staff | bot.balancer
+# The command picks the process: python -m bot.action_server | bot.staff | bot.ops.balancer
 #   docker build -f deploy/app.Dockerfile -t eczema-med-bot-app .
 FROM python:3.11-slim
 WORKDIR /app

@@ -1,4 +1,4 @@
-# Rasa server image (Python 3.10): the trained model, the custom channels (bot/channels) and the prod endpoints.
+# Rasa server image (Python 3.10): the trained model, bot/rasa_server (channels and plug-ins) and the prod endpoints.
 # Build from the repository root after `make models/eczema.tar.gz`:
 #   docker build -f deploy/rasa.Dockerfile -t eczema-med-bot-rasa .
 FROM python:3.10-slim
@@ -9,12 +9,11 @@ ENV PYTHONPATH=/app \
     HOME=/app
 COPY requirements/rasa.txt requirements/rasa.txt
 RUN pip install --no-cache-dir -r requirements/rasa.txt
-# Only what runs inside Rasa: the channels, the Rasa plug-ins (bot/rasa_server) and the encoder the intent
-# classifier loads (bot/models.py; the trained model carries its ONNX export).
+# Only what runs inside Rasa: bot/rasa_server (channels, intent classifier, tracker store) and the encoder the
+# intent classifier loads (bot/encoder.py; the trained model carries its ONNX export).
 COPY bot/__init__.py bot/__init__.py
-COPY bot/channels bot/channels
 COPY bot/rasa_server bot/rasa_server
-COPY bot/models.py bot/models.py
+COPY bot/encoder.py bot/encoder.py
 COPY credentials.yml credentials.yml
 COPY deploy/endpoints.prod.yml deploy/endpoints.prod.yml
 COPY models/eczema.tar.gz models/eczema.tar.gz

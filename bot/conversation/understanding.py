@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
 
 # Rasa intent -> the knowledge-base topics it asks for, most specific first.
 TOPIC_INTENTS: dict[str, tuple[str, ...]] = {
@@ -38,117 +43,94 @@ SAFETY_INTENTS = frozenset(
     {"report_symptom", "dose_change", "pregnancy_situation", "interaction_personal", "request_human", "emergency"}
 )
 
-# Wording that names a topic, used to find several topics in one message and to check the NLU's pick.
-_TOPIC_WORDS: dict[str, str] = {
-    "side_effects": r"side[\s-]?effects?|adverse|risks?\b|\bs/?e\b|\bcause[sd]?\b|\b(?:raise|lower|increase)s?\b|"
-    r"bone marrow|(?:blood|cell) counts?|white (?:blood )?cells|cholesterol|hair growth|tremors?|nausea",
-    "safety_warnings": r"\bwarnings?\b|boxed|black[\s-]?box",
-    "monitoring": r"\blabs?\b|blood (?:test|work|draw)s?|lab ?work|monitor\w*|blood pressure|folic|check[\s-]?ups?",
-    "administration": r"how (?:is|are)\s+(?:it\s+|they\s+|\w+\s+)?(?:given|taken)|how often|pill or|shot or|inject\w*|"
-    r"by mouth|dos(?:e|ing) schedule|\bis (?:it |this )?an? (?:shot|pill|injection)\b",
-    "what_is": r"what (?:kind|type|sort) of (?:drug|medicine|med|medication)",
-    "onset": r"how (?:fast|quick\w*|soon|long (?:until|till|before|does it take))|start(?:s)? (?:to )?work|kick in|"
-    r"how long (?:it|they|does it|do they) takes? to|takes? (?:for it )?to (?:work|help)|"
-    r"\b(?:fast|quick|slow)(?:er|est)\b|fast[\s-]acting|works? (?:fast|quickly)",
-    "pregnancy": r"pregnan\w*|breast\s?feed\w*|nursing|birth defects?|miscarr\w*",
-    "immune": r"immune|infections?",
-    "approval": r"approv\w*|\bfda\b|off[\s-]?label|what ages?|how old|babies|toddlers?",
-    "mechanism": r"how (?:does|do)\s+(?:it\s+|they\s+|\w+\s+)?work\b|mechanism|what does\s+(?:it\s+|\w+\s+)?block",
-    "duration": r"how long (?:do|will|can|are|is) (?:you|u|i|people|he|she|they|kids|it)\b.*\b(?:on|stay|take|used)|"
-    r"long[\s-]term|taper\w*|length of time|how many (?:months|years)",
-    "interactions": r"interact\w*",
-}
-_TOPIC_PATTERNS = {topic: re.compile(rx, re.IGNORECASE) for topic, rx in _TOPIC_WORDS.items()}
+WORDING_FILE = Path(__file__).resolve().parent / "understanding.yml"
+_TABLES = ("topic_words", "general_words", "which_words", "uncovered_subjects")
+_SINGLE = ("comparison", "list_question")
+
+
+class WordingError(ValueError):
+    """understanding.yml is invalid; the message names the file, the table and the key."""
+
+
+@dataclass(frozen=True)
+class Wording:
+    """The compiled tables of understanding.yml: key -> pattern, in file order."""
+
+    topics: dict[str, re.Pattern[str]]
+    general: dict[str, re.Pattern[str]]
+    which: dict[str, re.Pattern[str]]
+    uncovered: dict[str, re.Pattern[str]]
+    comparison: re.Pattern[str]
+    list_question: re.Pattern[str]
+
+
+def _compile(path: Path, table: str, key: str, pattern: object) -> re.Pattern[str]:
+    if not isinstance(pattern, str) or not pattern.strip():
+        raise WordingError(f"{path.name}: {table}: {key}: the pattern must be a non-empty string")
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        raise WordingError(f"{path.name}: {table}: {key}: invalid pattern {pattern!r}: {exc}") from exc
+
+
+def load_wording(path: Path = WORDING_FILE) -> Wording:
+    """Read and compile the wording tables; errors name the file, the table and the key."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict):
+        raise WordingError(f"{path.name}: must be a mapping of tables")
+    tables: dict[str, dict[str, re.Pattern[str]]] = {}
+    for table in _TABLES:
+        entries = raw.get(table)
+        if not isinstance(entries, dict) or not entries:
+            raise WordingError(f"{path.name}: {table}: must be a non-empty mapping of key -> pattern")
+        tables[table] = {str(k): _compile(path, table, str(k), v) for k, v in entries.items()}
+    single = {name: _compile(path, name, name, raw.get(name)) for name in _SINGLE}
+    unknown = set(raw) - set(_TABLES) - set(_SINGLE)
+    if unknown:
+        raise WordingError(f"{path.name}: unknown table(s) {', '.join(sorted(unknown))}")
+    return Wording(
+        tables["topic_words"],
+        tables["general_words"],
+        tables["which_words"],
+        tables["uncovered_subjects"],
+        single["comparison"],
+        single["list_question"],
+    )
+
+
+@lru_cache(maxsize=1)
+def wording() -> Wording:
+    return load_wording()
 
 
 def topics_in_text(text: str) -> list[str]:
     """Topics named in the text, in the order they appear."""
     found: list[tuple[int, str]] = []
-    for topic, pattern in _TOPIC_PATTERNS.items():
+    for topic, pattern in wording().topics.items():
         match = pattern.search(text)
         if match:
             found.append((match.start(), topic))
     return [topic for _, topic in sorted(found)]
 
 
-_COMPARE = re.compile(r"\b(?:vs\.?|versus|compare\w*|differen\w*|better|worse|safer|faster|slower|or)\b", re.I)
-
-
 def sounds_like_comparison(text: str) -> bool:
-    return bool(_COMPARE.search(text))
-
-
-# Wording that clearly names a general topic; it overrides a general intent the classifier may have mixed up.
-_GENERAL_WORDS: dict[str, str] = {
-    "analogy": r"light ?switch|light bulb|\bbuilding\b|\bfloor\b|analogy",
-    "read_more": r"websites?|read more|learn more|resources?|\blinks?\b",
-    "emerging": r"in development|clinical trials?|\bstud(?:y|ies)\b|emerging|"
-    r"new(?:er|est)? (?:treatments?|medicines?|drugs?|meds)",
-    "biologics": r"biologics?|interleukins?|\bILs?\b|antibod\w*",
-    "key_points": r"key points|summar\w+|main points|takeaways?|in short",
-    "goals": r"\bgoals?\b|aim of treatment|success look",
-    "immunosuppressants": r"immune[\s-]suppress\w*|immunosuppress\w*|off[\s-]label",
-    "how_they_help": r"itch[\s-]scratch|how do (?:they|these|systemic \w+) help|inflammation",
-    "when_used": r"when (?:are|do|would|should|is)\b.*\b(?:used|needed|start\w*|need)|creams? (?:aren'?t|not|don'?t)",
-}
-_GENERAL_PATTERNS = {topic: re.compile(rx, re.IGNORECASE) for topic, rx in _GENERAL_WORDS.items()}
+    return bool(wording().comparison.search(text))
 
 
 def general_topic_in_text(text: str) -> str | None:
-    return next((topic for topic, p in _GENERAL_PATTERNS.items() if p.search(text)), None)
-
-
-# "which medicines ..." questions answered from structured attributes.
-_WHICH: dict[str, str] = {
-    "not_immune": r"(?:don'?t|do not|doesn'?t|does not|without|not)\s+(?:\w+\s+){0,2}(?:suppress|weaken|lower)\w*|"
-    r"safe for (?:my|the) immune",
-    "immune": r"suppress\w*|weaken\w*|immunosuppress\w*",
-    "injection": r"shots?|inject\w*|needles?",
-    "mouth": r"pills?|tablets?|by mouth|oral\w*|swallow",
-    "fastest": r"fast\w*|quick\w*|soonest|rapid\w*",
-    "slowest": r"slow\w*|longest",
-    "biologic": r"biologics?",
-    "jak_inhibitor": r"\bjak",
-    "approved": r"approv\w*|\bfda\b",
-}
-_WHICH_PATTERNS = {k: re.compile(rx, re.IGNORECASE) for k, rx in _WHICH.items()}
+    return next((topic for topic, p in wording().general.items() if p.search(text)), None)
 
 
 def which_question(text: str) -> str | None:
     """The attribute a "which medicines..." question is about, or None."""
-    return next((k for k, p in _WHICH_PATTERNS.items() if p.search(text)), None)
-
-
-_LIST = re.compile(
-    r"\b(?:which|what)\b.*\b(?:ones?|medicines?|meds|medications?|drugs?|options?)\b|"
-    r"\bare there (?:any )?(?:shots|pills|injections|medicines|meds)\b|\blist\b",
-    re.I,
-)
+    return next((k for k, p in wording().which.items() if p.search(text)), None)
 
 
 def asks_for_a_list(text: str) -> bool:
     """True for questions across the medicines ("are there shots for eczema", "which ones are pills")."""
-    return bool(_LIST.search(text))
-
-
-# Subjects people ask about that the clinic's handouts never cover; they get an honest "not covered".
-_UNCOVERED: dict[str, str] = {
-    "missed or late doses": r"\bmiss(?:ed|ing)?\b.{0,30}\b(?:dose|shot|pill|injection)s?\b|\bforg[eo]t\w*\b|"
-    r"\blate dose|\bskip(?:ped|ping|s)?\b",
-    "overdoses": r"overdos\w*|too (?:much|many)",
-    "alcohol": r"\balcohol\b|\bdrink(?:ing)?\b|\bbeer\b|\bwine\b",
-    "vaccines": r"vaccin\w*|immuni[sz]ation|flu shot",
-    "diet and food": r"\bfoods?\b|\bdiet\b|grapefruit",
-    "costs and insurance": r"\bcost\w*|\bprice\b|insurance|copay|medicaid|medicare|\bgenerics?\b|cheap\w*|\bpay\b",
-    "storing medicines": r"\bfridge\b|refrigerat\w*|\bstor(?:e|ed|age|ing)\b|room temperature",
-    "disposing of pens and needles": r"get rid of|dispos\w*|sharps|throw (?:away|out)",
-    "travel": r"\bfly(?:ing)?\b|\bplanes?\b|\btravel\w*|airport",
-    "how long a medicine stays in the body": r"half[\s-]?life",
-    "skin care products and baths": r"bleach|wet wraps?|moisturi[sz]\w*|lotions?|emollients?|\bbaths?\b",
-}
-_UNCOVERED_PATTERNS = {subject: re.compile(rx, re.IGNORECASE) for subject, rx in _UNCOVERED.items()}
+    return bool(wording().list_question.search(text))
 
 
 def uncovered_subject(text: str) -> str | None:
     """The uncovered subject the text asks about, or None."""
-    return next((subject for subject, p in _UNCOVERED_PATTERNS.items() if p.search(text)), None)
+    return next((subject for subject, p in wording().uncovered.items() if p.search(text)), None)

@@ -1,0 +1,97 @@
+"""What a message asks about: topic, general topic, "which" attribute, uncovered subject; the wording file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.conversation.understanding import (
+    WORDING_FILE,
+    WordingError,
+    asks_for_a_list,
+    general_topic_in_text,
+    load_wording,
+    sounds_like_comparison,
+    topics_in_text,
+    uncovered_subject,
+    which_question,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "topics"),
+    [
+        ("what are the side effects", ["side_effects"]),
+        ("does it need blood tests and how fast does it work", ["monitoring", "onset"]),
+        ("how fast does it work and does it need blood tests", ["onset", "monitoring"]),
+        ("is it safe while breastfeeding", ["pregnancy"]),
+        ("how does it work", ["mechanism"]),
+        ("tell me about my son", []),
+    ],
+)
+def test_topics_are_found_in_the_order_they_are_named(text: str, topics: list[str]) -> None:
+    assert topics_in_text(text) == topics
+
+
+@pytest.mark.parametrize(
+    ("text", "subject"),
+    [
+        ("can he drink alcohol on it", "alcohol"),
+        ("does insurance cover it", "costs and insurance"),
+        ("how do i store the pens, fridge?", "storing medicines"),
+        ("what is the half-life", "how long a medicine stays in the body"),
+        ("what are the side effects", None),
+    ],
+)
+def test_subjects_the_handouts_do_not_cover(text: str, subject: str | None) -> None:
+    assert uncovered_subject(text) == subject
+
+
+@pytest.mark.parametrize(
+    ("text", "attribute", "is_list"),
+    [
+        ("which ones are shots", "injection", True),
+        ("which medicines don't suppress the immune system", "not_immune", True),
+        ("are there pills for eczema", "mouth", True),
+        ("does it suppress the immune system", "immune", False),
+        ("what is the fastest one", "fastest", True),
+    ],
+)
+def test_which_questions_name_an_attribute(text: str, attribute: str, is_list: bool) -> None:
+    assert which_question(text) == attribute
+    assert asks_for_a_list(text) is is_list
+
+
+def test_general_topics_and_comparisons_by_wording() -> None:
+    assert general_topic_in_text("explain the light switch thing") == "analogy"
+    assert general_topic_in_text("what is methotrexate") is None
+    assert sounds_like_comparison("dupixent vs rinvoq")
+    assert not sounds_like_comparison("what is dupixent")
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "understanding.yml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_wording_file_loads() -> None:
+    wording = load_wording(WORDING_FILE)
+    assert "side_effects" in wording.topics and "alcohol" in wording.uncovered
+
+
+@pytest.mark.parametrize(
+    ("replace", "by", "message"),
+    [
+        ("interactions: 'interact\\w*'", "interactions: 'interact(\\w*'", "topic_words: interactions: invalid pattern"),
+        ("interactions: 'interact\\w*'", "interactions: ''", "topic_words: interactions: the pattern must be"),
+        ("comparison:", "comparisons:", "comparison: comparison: the pattern must be"),
+    ],
+)
+def test_a_bad_wording_file_names_the_file_table_and_key(tmp_path: Path, replace: str, by: str, message: str) -> None:
+    original = WORDING_FILE.read_text(encoding="utf-8")
+    assert replace in original
+    path = _write(tmp_path, original.replace(replace, by))
+    with pytest.raises(WordingError, match=f"understanding.yml: {message}"):
+        load_wording(path)
