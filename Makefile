@@ -21,8 +21,21 @@ TRAINING := config.yml domain.yml bot/rasa_server/intent_classifier.py $(shell f
 
 .PHONY: help setup run run-prod prod-test test lint unit channels validate stories chat eval calibrate nlu-report kb-audit kb-sync bench purge clean
 
-help: ## List the targets
+help: ## List the targets and where the code is
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@echo; echo "Where the code is (README \"How it works\"):"
+	@sed -n 's/^#> //p' $(MAKEFILE_LIST)
+
+#> bot/rasa_server/   loaded by the Rasa server (Python 3.10, .venv-rasa): channels, intent classifier, tracker store
+#> actions/           the one rasa-sdk action (action server, Python 3.11, .venv): tracker -> Turn -> Reply
+#> bot/conversation/  the assistant: turn and reply types, per-turn reading, answers, understanding, reply wording
+#> bot/safety/        the safety screen; its reviewed word lists and exemplars in bot/safety/data/
+#> bot/nlp/           spaCy pipeline, medicine-name matcher, pattern notation
+#> bot/knowledge/     the knowledge base (content/*.yml), validation, kb-audit, kb-sync
+#> bot/handoff/       tickets (SQLite/PostgreSQL + spool), staff notification outbox, clinic hours
+#> bot/staff/, bot/portal/  staff inbox and API; demo patient portal with the widget
+#> bot/ops/           local stack, purge, terminal chat, balancer     bot/quality/  eval, calibrate, bench, NLU report
+#> tests/             mirrors bot/; tests/rasa_server runs in .venv-rasa (make channels), the rest in .venv
 
 $(VENV)/.installed: requirements/actions.txt
 	@test -n "$(PY311)" || { echo "Python 3.11 not found under $(PYENV_ROOT)/versions"; exit 1; }
@@ -60,16 +73,17 @@ prod-test: setup $(MODEL) ## Production-profile tests on the local PostgreSQL an
 chat: setup ## Terminal chat with the bot started by `make run`
 	$(PY) -m bot.ops.chat
 
-lint: setup ## ruff and mypy
+lint: setup ## ruff; mypy on bot/rasa_server in the Rasa environment (3.10) and on the rest in .venv (3.11)
 	$(VENV)/bin/ruff check bot actions tests
 	$(VENV)/bin/ruff format --check bot actions tests
+	$(RASA_VENV)/bin/mypy --python-version 3.10 bot/rasa_server bot/encoder.py
 	$(VENV)/bin/mypy bot actions
 
 validate: setup ## rasa data validate --fail-on-warnings
 	@mkdir -p var
 	$(RASA) data validate --data data --config config.yml --domain domain.yml --fail-on-warnings
 
-channels: setup $(ENCODER) ## Channel tests inside the Rasa environment (REST, web, SMS)
+channels: setup $(ENCODER) ## tests/rasa_server inside the Rasa environment (channels, classifier, tracker store)
 	$(RASA_VENV)/bin/python -m pytest tests/rasa_server --confcutdir=tests/rasa_server -p no:cacheprovider
 
 unit: setup $(MODEL) ## pytest: every test, servers and browser included
@@ -91,7 +105,7 @@ nlu-report: setup $(ENCODER) ## 5-fold NLU cross-validation with the per-intent 
 calibrate: setup ## Calibrate the retrieval thresholds on tests/eval (writes docs/calibration.md)
 	$(PY) -m bot.quality.calibrate
 
-kb-audit: setup ## List facts not reviewed within KB_REVIEW_DAYS (default 365)
+kb-audit: setup ## List facts, medicine safety attributes and safety data not reviewed within KB_REVIEW_DAYS (365)
 	$(PY) -m bot.knowledge.audit
 
 kb-sync: setup ## Regenerate data/nlu/drug_names.yml from the knowledge base

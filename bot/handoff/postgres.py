@@ -15,7 +15,8 @@ from bot.handoff.models import (
     TicketNotFound,
     utcnow,
 )
-from bot.handoff.store import DDL, TICKET_COLS, Cursor, HandoffStore, SqliteHandoffStore, as_utc
+from bot.handoff.sqlite import SqliteHandoffStore
+from bot.handoff.store import DDL, TICKET_COLS, Cursor, HandoffStore, as_utc
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -455,37 +454,6 @@ class HandoffStore:
             return c.run(f"DELETE FROM handoff_tickets WHERE {condition}", params)
 
 
-class SqliteHandoffStore(HandoffStore):
-    """SQLite file in WAL mode; one connection per operation (thread- and process-safe)."""
-
-    def __init__(self, path: Path | str, clock: Clock = utcnow, timeout: float = 15.0) -> None:
-        super().__init__(clock)
-        self.path = Path(path)
-        self._timeout = timeout
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(DDL.format(ts="TEXT"))
-        finally:
-            conn.close()
-
-    @contextmanager
-    def _tx(self, write: bool = True) -> Iterator[Cursor]:
-        conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
-        try:
-            # IMMEDIATE takes the write lock up front, so read-then-write never deadlocks.
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            yield Cursor(conn, postgres=False)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        finally:
-            conn.close()
-
-
 def spool_path_for(settings: Settings) -> Path:
     """Where the PostgreSQL store keeps tickets while the database is down."""
     db = settings.handoff_db_path
@@ -498,4 +466,6 @@ def open_store(settings: Settings, clock: Clock = utcnow) -> HandoffStore:
         from bot.handoff.postgres import PostgresHandoffStore
 
         return PostgresHandoffStore(settings.database_url, spool_path_for(settings), clock=clock)
+    from bot.handoff.sqlite import SqliteHandoffStore
+
     return SqliteHandoffStore(settings.handoff_db_path, clock=clock)

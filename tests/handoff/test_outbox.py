@@ -24,7 +24,8 @@ from bot.handoff.outbox import (
     start_worker,
 )
 from bot.handoff.postgres import PostgresHandoffStore
-from bot.handoff.store import HandoffStore, SqliteHandoffStore
+from bot.handoff.sqlite import SqliteHandoffStore
+from bot.handoff.store import HandoffStore
 from bot.ops.ports import free_port
 from bot.settings import Settings
 

@@ -13,7 +13,8 @@ import pytest
 
 from bot.handoff.models import InvalidTransition, StoreUnavailable, TicketNotFound
 from bot.handoff.postgres import PostgresHandoffStore
-from bot.handoff.store import HandoffStore, SqliteHandoffStore, open_store, spool_path_for
+from bot.handoff.sqlite import SqliteHandoffStore
+from bot.handoff.store import HandoffStore, open_store, spool_path_for
 from bot.settings import Settings
 
 TRANSCRIPT = [

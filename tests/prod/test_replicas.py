@@ -100,7 +100,7 @@ def test_each_safety_message_makes_exactly_one_ticket_whichever_replica_takes_it
 
 
 def _spooled(prod: ProdEnv) -> list[str]:
-    from bot.handoff.store import SqliteHandoffStore
+    from bot.handoff.sqlite import SqliteHandoffStore
 
     return [t.id for t in SqliteHandoffStore(prod.spool_path).list_tickets(status=None)]
 

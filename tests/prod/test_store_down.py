@@ -13,7 +13,7 @@ import pytest
 from prod_support import Chat, ProdEnv, customs, is_fallback, poll, text_of
 
 from bot.handoff.models import TicketNotFound
-from bot.handoff.store import SqliteHandoffStore
+from bot.handoff.sqlite import SqliteHandoffStore
 from bot.ops.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]

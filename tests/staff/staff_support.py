@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from bot.handoff.store import SqliteHandoffStore
+from bot.handoff.sqlite import SqliteHandoffStore
 from bot.ops.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
