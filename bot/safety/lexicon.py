@@ -5,6 +5,7 @@ the category or lexicon, and the pattern.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -258,3 +259,9 @@ def check_all() -> None:
 def safety_entries(files: tuple[Path, ...] = DATA_FILES) -> list[ReviewedEntry]:
     """Every reviewed entry of the safety data files, in file order."""
     return [entry for path in files for entry in reviewed_entries(path)]
+
+
+def stale_entries(today: dt.date, window_days: int, files: tuple[Path, ...] = DATA_FILES) -> list[ReviewedEntry]:
+    """Safety data entries whose last review is older than the window, oldest first."""
+    cutoff = today - dt.timedelta(days=window_days)
+    return sorted((e for e in safety_entries(files) if e.reviewed < cutoff), key=lambda e: e.reviewed)
