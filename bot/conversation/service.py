@@ -25,15 +25,8 @@ def get_assistant() -> Assistant:
     settings = Settings.from_env()
     kb = default_knowledge_base()
     encoder = get_encoder()
-    # The deck: most systemic medicines suppress the immune system (steroids and JAK inhibitors included);
-    # the biologics do not.
-    immune = {
-        d.id
-        for d in kb.drugs.values()
-        if d.attributes.suppresses_immune or d.drug_class in ("steroid", "jak_inhibitor")
-    }
     names = NameMatcher(kb.names())
-    screen = SafetyScreen(encoder, immune_suppressing=immune, names=names)
+    screen = SafetyScreen(encoder, kb.medicine_safety(), names=names)
     retriever = Retriever(kb, encoder, settings.cache_dir / "kb-embeddings.npz")
 
     def response_time(urgency: str, now: dt.datetime) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from bot.knowledge.schema import DRUG_TOPICS, GENERAL, GENERAL_TOPICS, Drug, Fact
+from bot.knowledge.schema import DRUG_TOPICS, GENERAL, GENERAL_TOPICS, Drug, Fact, SafetyProperty
 
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
 
@@ -29,6 +29,28 @@ class FactRef:
     @property
     def key(self) -> str:
         return f"{self.drug.id}.{self.fact.topic}"
+
+
+@dataclass(frozen=True)
+class SafetyRef:
+    """A medicine's safety property (``methotrexate.safety.avoid_in_pregnancy``), for the audit."""
+
+    drug: Drug
+    name: str
+    prop: SafetyProperty
+
+    @property
+    def key(self) -> str:
+        return f"{self.drug.id}.safety.{self.name}"
+
+
+@dataclass(frozen=True)
+class MedicineSafety:
+    """Medicine ids by the properties that set the safety screen's urgency."""
+
+    immune_suppressing: frozenset[str] = frozenset()
+    not_in_pregnancy: frozenset[str] = frozenset()
+    not_while_breastfeeding: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -55,6 +77,27 @@ class KnowledgeBase:
     def names(self) -> dict[str, list[str]]:
         """Medicine id -> every name it is known by (general excluded)."""
         return {d.id: d.names for d in self.drugs.values() if d.id != GENERAL}
+
+    def safety_properties(self) -> list[SafetyRef]:
+        return [SafetyRef(d, name, prop) for d in self.drugs.values() for name, prop in d.safety.properties().items()]
+
+    def medicine_safety(self) -> MedicineSafety:
+        """The medicines whose safety property is true (unset counts as not)."""
+
+        def having(name: str) -> frozenset[str]:
+            return frozenset(ref.drug.id for ref in self.safety_properties() if ref.name == name and ref.prop.value)
+
+        return MedicineSafety(
+            immune_suppressing=having("suppresses_immune"),
+            not_in_pregnancy=having("avoid_in_pregnancy"),
+            not_while_breastfeeding=having("avoid_while_breastfeeding"),
+        )
+
+    def stale_safety(self, today: dt.date, window_days: int) -> list[SafetyRef]:
+        """Safety properties whose last review is older than the window, oldest first."""
+        cutoff = today - dt.timedelta(days=window_days)
+        stale = [ref for ref in self.safety_properties() if ref.prop.reviewed < cutoff]
+        return sorted(stale, key=lambda ref: ref.prop.reviewed)
 
     def stale_facts(self, today: dt.date, window_days: int) -> list[FactRef]:
         """Facts whose last review is older than the window, oldest first."""
@@ -84,6 +127,7 @@ def load_drug_file(path: Path) -> Drug:
     except ValidationError as exc:
         raise KnowledgeBaseError(_format_errors(path, entry, exc)) from exc
     _check_topics(path, drug)
+    _check_safety(path, drug)
     return drug
 
 
@@ -97,6 +141,19 @@ def _check_topics(path: Path, drug: Drug) -> None:
         if fact.topic in seen:
             raise KnowledgeBaseError(f"{where} duplicate topic {fact.topic!r}")
         seen.add(fact.topic)
+
+
+def _check_safety(path: Path, drug: Drug) -> None:
+    """Only medicines have safety properties, and they agree with the answering attributes where both are set."""
+    where = f"{path.name}: entry {drug.id!r}: field [safety"
+    if drug.id == GENERAL and drug.safety.properties():
+        raise KnowledgeBaseError(f"{where}] the general entry has no safety properties")
+    immune = drug.safety.suppresses_immune
+    answer = drug.attributes.suppresses_immune
+    if immune is not None and answer is not None and immune.value != answer:
+        raise KnowledgeBaseError(
+            f"{where} -> suppresses_immune] {immune.value} contradicts attributes.suppresses_immune {answer}"
+        )
 
 
 def _check_names(drugs: dict[str, Drug]) -> None:

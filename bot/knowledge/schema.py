@@ -77,6 +77,38 @@ class Attributes(BaseModel):
     fda_approved_for_eczema: bool | None = None
 
 
+class SafetyProperty(BaseModel):
+    """A property that sets the safety screen's urgency, with where it comes from (a deck slide or a public
+    update, as facts cite) and when the clinic last reviewed it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    value: bool
+    source: str = Field(min_length=3)
+    reviewed: dt.date
+    note: str | None = None
+
+
+# The properties of ``Safety``; unset (null) where the sources are silent.
+SAFETY_PROPERTIES: tuple[str, ...] = ("suppresses_immune", "avoid_in_pregnancy", "avoid_while_breastfeeding")
+
+
+class Safety(BaseModel):
+    """What the safety screen needs to know of a medicine: a fever on an immune-suppressing medicine is urgent,
+    and so is pregnancy or breastfeeding on a medicine to avoid then."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    suppresses_immune: SafetyProperty | None = None
+    avoid_in_pregnancy: SafetyProperty | None = None
+    avoid_while_breastfeeding: SafetyProperty | None = None
+
+    def properties(self) -> dict[str, SafetyProperty]:
+        """The properties that are set, by name."""
+        found = {name: getattr(self, name) for name in SAFETY_PROPERTIES}
+        return {name: prop for name, prop in found.items() if prop is not None}
+
+
 class Drug(BaseModel):
     """A medicine (or the pseudo-medicine "general") and everything known about it."""
 
@@ -91,6 +123,7 @@ class Drug(BaseModel):
     # Member medicines of a group (jak_inhibitors -> abrocitinib, ...).
     members: list[str] = Field(default_factory=list)
     attributes: Attributes = Field(default_factory=Attributes)
+    safety: Safety = Field(default_factory=Safety)
     facts: list[Fact] = Field(min_length=1)
 
     @property

@@ -9,44 +9,11 @@ from typing import TYPE_CHECKING, Any
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.matcher.levenshtein import levenshtein
 
-from bot.nlp.patterns import NEVER_FUZZY
+from bot.nlp.lexicon import never_fuzzy, other_medicines
 from bot.nlp.pipeline import blank_nlp
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
-
-
-def _name_list(text: str) -> tuple[str, ...]:
-    """Comma-separated names (lines starting with # are comments) -> a tuple of names."""
-    lines = [line for line in text.splitlines() if not line.strip().startswith("#")]
-    return tuple(" ".join(name.split()) for name in " ".join(lines).split(",") if name.strip())
-
-
-# Medicines the knowledge base does not cover. They are recognised only so the bot can say it has no
-# information about them (and so they are never fuzzily mistaken for a covered medicine).
-DEFAULT_UNKNOWN: tuple[str, ...] = _name_list(
-    """
-    # creams and ointments
-    tacrolimus, Protopic, pimecrolimus, Elidel, crisaborole, Eucrisa, ruxolitinib, ruxolitinib cream,
-    Opzelura, tapinarof, Vtama, roflumilast, Zoryve, hydrocortisone, triamcinolone, Kenalog, clobetasol,
-    desonide, mometasone, Elocon, fluocinonide, betamethasone, steroid cream, steroid ointment, topical
-    steroid, topical steroids, mupirocin, Bactroban, Vaseline, Aquaphor, Eucerin, CeraVe,
-    # pain and fever
-    Tylenol, acetaminophen, paracetamol, ibuprofen, Advil, Motrin, naproxen, Aleve, aspirin,
-    # allergy
-    Benadryl, diphenhydramine, cetirizine, Zyrtec, loratadine, Claritin, fexofenadine, Allegra,
-    hydroxyzine, Atarax, antihistamine, antihistamines, montelukast, Singulair, omalizumab, Xolair,
-    EpiPen, albuterol, fluticasone, Flonase, budesonide,
-    # antibiotics and antivirals
-    antibiotic, antibiotics, amoxicillin, Augmentin, Bactrim, trimethoprim, sulfamethoxazole,
-    cephalexin, Keflex, doxycycline, clindamycin, azithromycin, Zithromax, acyclovir, valacyclovir,
-    Valtrex,
-    # other common medicines people ask about
-    allopurinol, melatonin, isotretinoin, Accutane, birth control, tofacitinib, Xeljanz, Jakafi,
-    St. John's wort, St John's wort, antacid, antacids, Tums, omeprazole, Prilosec, inhaler, fish oil,
-    multivitamin
-    """
-)
 
 
 @dataclass(frozen=True)
@@ -80,7 +47,7 @@ def _name_fuzzy(input_text: str, pattern_text: str, fuzzy: int = -1) -> bool:
     short or ordinary words (so "the", "side", "weeks", "pregnant" never become a medicine)."""
     if input_text == pattern_text:
         return True
-    if len(input_text) < 5 or input_text in NEVER_FUZZY or not input_text.isalpha():
+    if len(input_text) < 5 or not input_text.isalpha() or input_text in never_fuzzy():
         return False
     budget = _edit_budget(pattern_text) if fuzzy < 0 else fuzzy
     if budget == 0 or input_text[0] != pattern_text[0]:
@@ -91,7 +58,9 @@ def _name_fuzzy(input_text: str, pattern_text: str, fuzzy: int = -1) -> bool:
 class NameMatcher:
     """Finds medicine names (exact first, then misspelled) in free text."""
 
-    def __init__(self, names: Mapping[str, Sequence[str]], unknown: Sequence[str] = DEFAULT_UNKNOWN) -> None:
+    def __init__(self, names: Mapping[str, Sequence[str]], unknown: Sequence[str] | None = None) -> None:
+        """``unknown``: medicines the knowledge base does not cover (default: bot/nlp/data/other_medicines.yml)."""
+        unknown = other_medicines() if unknown is None else unknown
         self._nlp = blank_nlp()
         self._exact = PhraseMatcher(self._nlp.vocab, attr="LOWER")
         self._fuzzy = Matcher(self._nlp.vocab, fuzzy_compare=_name_fuzzy)

@@ -12,18 +12,7 @@ from typing import Any
 
 from spacy.matcher.levenshtein import levenshtein
 
-# Words that look like medicine names to an edit-distance comparison but are ordinary English.
-NEVER_FUZZY: frozenset[str] = frozenset(
-    """
-    about above after again alive allergy always angry another around asking because before being below
-    better between cream creams doctor during either every fever fewer getting having himself herself
-    itching itchy medicine medicines months morning mother never normal nothing other others period
-    please pregnant rather really since sister should steroid steroids still taking their there
-    these thing things those today tonight under until weeks where which while would wrong years
-    injection injections injected injecting infection infections infected swelling swollen
-    cycle cycles cyclist
-    """.split()
-)
+from bot.nlp.lexicon import never_fuzzy
 
 
 def fuzzy_word(input_text: str, pattern_text: str, fuzzy: int = -1) -> bool:
@@ -32,17 +21,18 @@ def fuzzy_word(input_text: str, pattern_text: str, fuzzy: int = -1) -> bool:
         return True
     if len(pattern_text) < 7 or len(input_text) < 6 or not input_text.isalpha():
         return False
-    if input_text in NEVER_FUZZY or input_text[0] != pattern_text[0]:
+    if input_text[0] != pattern_text[0] or input_text in never_fuzzy():
         return False
     budget = 1 if len(pattern_text) <= 10 else 2
     return bool(levenshtein(input_text, pattern_text, budget) <= budget)
 
 
+_GAP_RE = re.compile(r"_\{(\d+),(\d+)\}")
 _TEMP_RE = r"^(9[89]|10[0-7]|3[89]|40|41)([.,]\d+)?(f|c|°f|°c|°)?$"
 
 
 def _token_spec(word: str) -> dict[str, Any]:
-    gap = re.fullmatch(r"_\{(\d+),(\d+)\}", word)
+    gap = _GAP_RE.fullmatch(word)
     if gap:
         low, high = gap.groups()
         return {"OP": f"{{{low},{high}}}"}
@@ -79,3 +69,35 @@ def compile_pattern(pattern: str) -> list[list[dict[str, Any]]]:
         else:
             variants = [v + [spec] for v in variants]
     return variants
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """What is wrong with a notation string (for errors on load), or None."""
+    words = pattern.split()
+    if not words:
+        return "empty pattern"
+    for word in words:
+        if word.startswith("_") and word != "_":
+            gap = _GAP_RE.fullmatch(word)
+            if gap is None:
+                return f"bad skip {word!r} (write _{{m,n}}, e.g. _{{0,3}})"
+            if int(gap[1]) > int(gap[2]):
+                return f"bad skip {word!r} (m > n)"
+            continue
+        word = word[:-1] if word.endswith("?") and len(word) > 1 else word
+        if word.startswith("/"):
+            if not word.endswith("/") or len(word) < 3:
+                return f"unclosed regex {word!r} (write /re/)"
+            try:
+                re.compile(word[1:-1])
+            except re.error as exc:
+                return f"invalid regex {word!r}: {exc}"
+            continue
+        if word in {"#temp", "_"}:
+            continue
+        for alternative in word.split("|"):
+            if not alternative:
+                return f"empty alternative in {word!r}"
+            if (alternative.startswith("#") and alternative != "#num") or set(alternative) & set("{}?"):
+                return f"unknown marker {alternative!r} in {word!r}"
+    return None

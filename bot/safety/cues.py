@@ -1,112 +1,19 @@
-"""Personal and present-tense cues per clause: tells a report ("my son has a fever") from a question."""
+"""Personal and present-tense cues per clause: tells a report ("my son has a fever") from a question. The cue
+lexicons are reviewed data (``bot/safety/data/cues.yml``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from spacy.matcher import Matcher
 
 from bot.nlp.patterns import compile_pattern, fuzzy_word
 from bot.nlp.pipeline import blank_nlp
+from bot.safety.lexicon import CueData, load_cues
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span
-
-_PERSON = (
-    "i|im|i'm|ive|i've|id|i'd|my|me|mine|myself|we|our|us|ours|he|she|his|her|him|hes|shes|son|daughter|"
-    "kid|kids|baby|child|toddler|boy|girl|teen|teenager|husband|wife|partner|mom|dad|mum|ds|dd|lo|"
-    "grandson|granddaughter|niece|nephew|brother|sister|infant"
-)
-_BODY = (
-    "eyes|eye|skin|lips|lip|tongue|throat|face|pee|urine|poop|stool|gums|nose|"
-    "chest|ankles|legs|feet|hands|rash|eczema|arm|arms|belly|stomach|tummy|head|mouth|breathing|heart|"
-    "sores|sore|patches|patch|spots|spot|site|cuts|scratches|wounds|bumps|blisters|hair|neck"
-)
-_STATE = (
-    "is|are|am|m|'m|was|were|'s|s|has|have|had|'ve|ve|got|been|keeps|kept|started|starting|feel|feels|"
-    "feeling|felt|look|looks|looking|turned|turning|took|taken|swallowed|ate|drank|forgot|missed|skipped|"
-    "having|running|woke|noticed|developed|broke|broken|keep|became|seems|seem|can't|cant|cnt|ca|cannot|"
-    "wo|wont|won't|getting|gets|went|threw|vomited|fainted|passed|bled|bleeding|hurts|hurt|hurting"
-)
-_NEED = {"have", "has", "had", "'ve", "ve", "got", "gotta", "need", "needs"}
-_PERMISSION = [
-    "is|was it|that ok|okay|safe|fine|alright to|if",
-    "it|that 's|s|is ok|okay|safe|fine|alright to|if",
-    "its|thats ok|okay|safe|fine|alright to|if",
-]
-# Person words that carry their own verb ("im", "hes").
-_STATEFUL_PERSON = "im|i'm|ive|i've|hes|he's|shes|she's|theyre|they're|were|we're|weve|we've"
-_TIME = [
-    "since|currently|rn|tonight|yesterday|today|todays|2day|tdy|ytd|lately|recently|suddenly",
-    "right now",
-    "now",
-    "this|last morning|afternoon|evening|night|week|weekend|month|am|pm",
-    "all day|night|morning|week",
-    "for|past|few|couple|last #num|a|few|couple|several|two|three days|day|hours|hour|weeks|week|nights|night|"
-    "mins|minutes|months|month",
-    "right|just after|since|when",
-    "#num days|day|hours|hrs|hr|weeks|wks|nights ago",
-    "after|since my|his|her|their|our|last|today|this|shot|injection|jab|injecting|taking|starting|started",
-    "just|suddenly now|started|began|noticed|took|gave|had|got|found",
-    "keeps|keep|wo|wont|won't|not|isnt|isn't|doesnt|doesn't stopping|stop|going|go",
-]
-_QUESTION_START = {
-    "can",
-    "could",
-    "does",
-    "do",
-    "did",
-    "is",
-    "are",
-    "will",
-    "would",
-    "should",
-    "what",
-    "whats",
-    "what's",
-    "which",
-    "how",
-    "why",
-    "when",
-    "who",
-    "where",
-    "any",
-    "tell",
-    "explain",
-    "list",
-    "info",
-    "information",
-    "define",
-    "may",
-    "might",
-    "must",
-    "shall",
-}
-_GENERAL = [
-    "cause|causes|caused|causing|risk|risks|risky|chance|chances|likely|likelihood|common|commonly|rare|"
-    "rarely|normal|possible|usually|typical|typically|often|prone|increase|increases|raise|raises|associated|"
-    "linked|known|prevent|avoid|lead|leads|happen|happens|signs|symptoms|watch|lookout|warning|dangerous|"
-    "safe|frequent|frequency|percent|percentage|anyone|people|patients|someone|person|kids|children|"
-    "make|makes",
-    "side effect|effects",
-    "worried|worry|worrying|scared|afraid|concerned|nervous|wondering",
-    "in general",
-    "look out",
-    "you|your",
-]
-
-
-# What-ifs and plans: not happening now ("if my son gets a fever", "she starts methotrexate next month").
-_HYPOTHETICAL = [
-    "if|incase|whenever|suppose|supposing|hypothetically|tomorrow|soon|planning|plan|eventually|future|"
-    "thinking|considering|deciding|debating",
-    "in case",
-    "what would",
-    "next week|month|year|time|visit|appointment",
-    "going|about|gonna|planning to? start|begin|try|switch",
-    "will|would|might be? starting|start|begin|beginning",
-]
 
 
 @dataclass(frozen=True)
@@ -168,28 +75,32 @@ class Reading:
         return any(c.happening or (c.bare and self.cued) for c in self.clauses)
 
 
-_CLAUSE_BREAK = {".", "!", "?", ";", ",", "and", "but", "so", "because", "cuz", "bc", "then", "also", ":", "-"}
-
-
 class CueReader:
     """Reads personal and present-tense cues per clause."""
 
-    def __init__(self) -> None:
+    def __init__(self, data: CueData | None = None) -> None:
+        cues = data or load_cues()
+        self._need = frozenset(cues.words["need"])
+        self._clause_break = frozenset(cues.words["clause_break"])
+        self._question_start = frozenset(cues.words["question_start"])
+        self._subjectless_state = frozenset(cues.words["subjectless_state"])
         self._nlp = blank_nlp()
         self._matcher = Matcher(self._nlp.vocab, fuzzy_compare=fuzzy_word)
+
+        def compiled(*texts: str) -> list[list[dict[str, Any]]]:
+            return [p for text in texts for p in compile_pattern(text)]
+
+        person, body, state = (cues.alternatives(n) for n in ("person", "body", "state"))
         # "is it ok to take ...": asking for oneself without a pronoun
-        self._matcher.add("PERSON", [*compile_pattern(_PERSON), *(p for t in _PERMISSION for p in compile_pattern(t))])
-        self._matcher.add(
-            "STATE",
-            [*compile_pattern(f"{_PERSON}|{_BODY} _{{0,3}} {_STATE}"), *compile_pattern(_STATEFUL_PERSON)],
-        )
-        self._matcher.add("TIME", [p for t in _TIME for p in compile_pattern(t)])
-        self._matcher.add("GENERAL", [p for t in _GENERAL for p in compile_pattern(t)])
-        self._matcher.add("HYPOTHETICAL", [p for t in _HYPOTHETICAL for p in compile_pattern(t)])
+        self._matcher.add("PERSON", compiled(person, *cues.patterns["permission"]))
+        self._matcher.add("STATE", compiled(f"{person}|{body} _{{0,3}} {state}", cues.alternatives("stateful_person")))
+        self._matcher.add("TIME", compiled(*cues.patterns["time"]))
+        self._matcher.add("GENERAL", compiled(*cues.patterns["general"]))
+        self._matcher.add("HYPOTHETICAL", compiled(*cues.patterns["hypothetical"]))
 
     def read(self, text: str) -> Reading:
         doc = self._nlp.make_doc(text)
-        bounds = _clause_bounds(doc)
+        bounds = _clause_bounds(doc, self._clause_break)
         marks: dict[str, set[int]] = {
             "PERSON": set(),
             "STATE": set(),
@@ -199,9 +110,9 @@ class CueReader:
         }
         for key_id, start, end in self._matcher(doc):
             label = self._nlp.vocab.strings[key_id]
-            if label == "STATE" and end < len(doc) and doc[end].lower_ == "to" and doc[end - 1].lower_ in _NEED:
+            if label == "STATE" and end < len(doc) and doc[end].lower_ == "to" and doc[end - 1].lower_ in self._need:
                 continue  # "have to", "got to": a need, not a state
-            if label == "STATE" and any(t.lower_ in _CLAUSE_BREAK for t in doc[start + 1 : end - 1]):
+            if label == "STATE" and any(t.lower_ in self._clause_break for t in doc[start + 1 : end - 1]):
                 continue  # a person in one clause, a verb in the next
             # a state belongs to the clause of its verb, the other cues to where they start
             marks[label].add(end - 1 if label == "STATE" else start)
@@ -209,7 +120,7 @@ class CueReader:
         for start, end in bounds:
             span = doc[start:end]
             idx = set(range(start, end))
-            question = _is_question(doc, start, end)
+            question = _is_question(doc, start, end, self._question_start)
             clauses.append(
                 Clause(
                     start_char=span.start_char if start < len(doc) else len(text),
@@ -217,7 +128,7 @@ class CueReader:
                     question=question,
                     general=bool(marks["GENERAL"] & idx),
                     person=bool(marks["PERSON"] & idx),
-                    state=bool(marks["STATE"] & idx) or _starts_with_state(span),
+                    state=bool(marks["STATE"] & idx) or _starts_with_state(span, self._subjectless_state),
                     time=bool(marks["TIME"] & idx),
                     hypothetical=bool(marks["HYPOTHETICAL"] & idx),
                     number=any(t.like_num for t in span),
@@ -228,23 +139,17 @@ class CueReader:
         return Reading(tuple(clauses))
 
 
-# SMS without a subject: "got a rash after the shot", "been throwing up", "have a fever".
-_SUBJECTLESS_STATE = {
-    "got", "have", "had", "has", "been", "having", "getting", "feeling", "feel", "felt", "woke", "started",
-    "just", "keep", "keeps", "still",
-}  # fmt: skip
-
-
-def _starts_with_state(span: Span) -> bool:
+def _starts_with_state(span: Span, subjectless_state: frozenset[str]) -> bool:
+    """SMS without a subject: "got a rash after the shot", "been throwing up", "have a fever"."""
     words = [t for t in span if not t.is_punct]
-    return bool(words) and words[0].lower_ in _SUBJECTLESS_STATE
+    return bool(words) and words[0].lower_ in subjectless_state
 
 
-def _clause_bounds(doc: Doc) -> list[tuple[int, int]]:
+def _clause_bounds(doc: Doc, clause_break: frozenset[str]) -> list[tuple[int, int]]:
     bounds = []
     start = 0
     for token in doc:
-        if token.lower_ in _CLAUSE_BREAK and token.i > start:
+        if token.lower_ in clause_break and token.i > start:
             # a question mark belongs to the clause it closes
             end = token.i + 1 if token.text in {"?", "!", "."} else token.i
             bounds.append((start, end))
@@ -254,11 +159,11 @@ def _clause_bounds(doc: Doc) -> list[tuple[int, int]]:
     return [(s, e) for s, e in bounds if e > s]
 
 
-def _is_question(doc: Doc, start: int, end: int) -> bool:
+def _is_question(doc: Doc, start: int, end: int, question_start: frozenset[str]) -> bool:
     tokens = [t for t in doc[start:end] if not t.is_punct or t.text == "?"]
     if not tokens:
         return False
-    if any(t.text == "?" for t in doc[start:end]) or tokens[0].lower_ in _QUESTION_START:
+    if any(t.text == "?" for t in doc[start:end]) or tokens[0].lower_ in question_start:
         return True
     # "my son is on mtx, can it cause..." - a question word right after a short lead-in
     return any(t.lower_ in {"can", "could", "does", "do", "will", "would", "should"} for t in tokens[:2])

@@ -10,42 +10,25 @@ The most urgent verdict wins; emergencies carry the hotline the reply must lead 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import yaml
 
 from bot.encoder import Encoder
-from bot.nlp.names import DEFAULT_UNKNOWN, NameMatcher
-from bot.safety.categories import CATEGORIES, Urgency
+from bot.knowledge.loader import MedicineSafety, default_knowledge_base
+from bot.nlp.names import NameMatcher
 from bot.safety.cues import CueReader, Reading
-from bot.safety.red_flags import COMMON_MEDICINE_NAMES, RedFlag, RedFlagMatcher
+from bot.safety.lexicon import EXEMPLARS_PATH, Category, Urgency, load_categories, load_exemplars
+from bot.safety.lexicon import ExemplarError as ExemplarError
+from bot.safety.lexicon import Exemplars as Exemplars
+from bot.safety.red_flags import RedFlag, RedFlagMatcher
 
 Hotline = Literal["911", "988", "poison_control"]
 
-EXEMPLARS_PATH = Path(__file__).resolve().parent / "data" / "exemplars.yml"
-
 URGENCY_RANK: dict[str, int] = {"routine": 0, "urgent": 1, "emergency": 2}
-
-IMMUNE_SUPPRESSING: frozenset[str] = frozenset(
-    {
-        "methotrexate",
-        "cyclosporine",
-        "azathioprine",
-        "mycophenolate",
-        "systemic_steroids",
-        "jak_inhibitors",
-        "abrocitinib",
-        "upadacitinib",
-        "baricitinib",
-    }
-)
-# Medicines that must not be used in pregnancy / while breastfeeding (clinic deck and updates).
-NOT_IN_PREGNANCY: frozenset[str] = frozenset({"methotrexate", "mycophenolate"})
-NOT_WHILE_BREASTFEEDING: frozenset[str] = frozenset({"methotrexate", "cyclosporine", "mycophenolate"})
 
 # Rasa intents (names fixed by the NLU data) -> the category they signal.
 INTENT_CATEGORIES: dict[str, str] = {
@@ -96,8 +79,6 @@ def requirement(category: str) -> Requirement:
 
 HOTLINES: dict[str, Hotline] = {"emergency_self_harm": "988", "emergency_overdose": "poison_control"}
 
-_ORDER = {category: i for i, category in enumerate(CATEGORIES)}
-
 
 @dataclass(frozen=True)
 class Verdict:
@@ -109,57 +90,32 @@ class Verdict:
     hotline: Hotline | None = None
 
 
-class ExemplarError(ValueError):
-    """The exemplar file is invalid; the message names the file and the category."""
-
-
-@dataclass(frozen=True)
-class Exemplars:
-    by_category: dict[str, list[str]]
-    general: list[str]
-
-
-def load_exemplars(path: Path) -> Exemplars:
-    """Read and check the exemplar file: known categories, non-empty lists of sentences."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(raw, dict) or not isinstance(raw.get("categories"), dict):
-        raise ExemplarError(f"{path.name}: needs a mapping 'categories' (category -> sentences)")
-    by_category: dict[str, list[str]] = {}
-    for category, sentences in raw["categories"].items():
-        if category not in CATEGORIES:
-            raise ExemplarError(f"{path.name}: category {category!r}: unknown; known: {', '.join(CATEGORIES)}")
-        if not isinstance(sentences, list) or not sentences or not all(isinstance(s, str) for s in sentences):
-            raise ExemplarError(f"{path.name}: category {category!r}: must be a non-empty list of sentences")
-        by_category[category] = sentences
-    general = raw.get("general", [])
-    if not isinstance(general, list) or not all(isinstance(s, str) for s in general):
-        raise ExemplarError(f"{path.name}: 'general' must be a list of sentences")
-    return Exemplars(by_category, general)
-
-
 class SafetyScreen:
     """Screens every message before any answer. Build once, ``warm_up()`` when the server starts."""
 
     def __init__(
         self,
         encoder: Encoder | None,
-        immune_suppressing: Collection[str] = IMMUNE_SUPPRESSING,
+        medicines: MedicineSafety | None = None,
         exemplars_path: Path = EXEMPLARS_PATH,
         *,
         similarity: float = SIMILARITY,
         margin: float = MARGIN,
         names: NameMatcher | None = None,
     ) -> None:
-        """``names`` (the knowledge base's NameMatcher) lets the semantic layer mask medicine names, so
+        """``medicines``: which medicines suppress the immune system or are to be avoided in pregnancy or
+        while breastfeeding (the knowledge base's ``medicine_safety()``, which is the default).
+        ``names`` (the knowledge base's NameMatcher) lets the semantic layer mask medicine names, so
         that similarity follows the problem described rather than the medicine named."""
         self._encoder = encoder
         self._names = names
-        self._immune_suppressing = frozenset(immune_suppressing)
+        self._medicines = medicines
         self._exemplars_path = exemplars_path
         self._similarity = similarity
         self._margin = margin
         self._flags: RedFlagMatcher | None = None
         self._cues: CueReader | None = None
+        self._categories: dict[str, Category] = {}
         self._labels: list[str] = []
         self._vectors: np.ndarray | None = None
         self._general: np.ndarray | None = None
@@ -167,10 +123,13 @@ class SafetyScreen:
     def warm_up(self) -> None:
         """Build the matchers and embed the exemplars (once)."""
         if self._flags is None:
-            self._flags = RedFlagMatcher()
+            self._categories = load_categories()
+            self._flags = RedFlagMatcher(categories=self._categories)
             self._cues = CueReader()
+            if self._medicines is None:
+                self._medicines = default_knowledge_base().medicine_safety()
             if self._names is None:
-                self._names = NameMatcher({"medicine": COMMON_MEDICINE_NAMES}, DEFAULT_UNKNOWN)
+                self._names = NameMatcher({"medicine": self._flags.medicine_names})
         if self._encoder is not None and self._vectors is None:
             exemplars = load_exemplars(self._exemplars_path)
             self._labels = [c for c, sentences in exemplars.by_category.items() for _ in sentences]
@@ -194,6 +153,7 @@ class SafetyScreen:
         screen also finds those itself); ``context_drug`` is the medicine the conversation is about, if any."""
         self.warm_up()
         assert self._flags is not None and self._cues is not None and self._names is not None
+        assert self._medicines is not None
         reading = self._cues.read(text)
         flags = self._flags.find(text)
         known = [d for d in drugs if not d.startswith("unknown:")]
@@ -211,10 +171,10 @@ class SafetyScreen:
             if not categories or (category.startswith("emergency_") and score >= STRONG_EMERGENCY):
                 categories.append(category)
 
-        verdicts = [self._verdict(c, medicines, text) for c in dict.fromkeys(categories)]
+        verdicts = [self._verdict(c, medicines, text, self._medicines) for c in dict.fromkeys(categories)]
         if not verdicts:
             return None
-        return _most_urgent(verdicts)
+        return _most_urgent(verdicts, list(self._categories))
 
     def semantic_match(self, text: str) -> tuple[str, float] | None:
         """The exemplar category the text is closest to and its cosine, if close enough and not closer to a
@@ -256,7 +216,8 @@ class SafetyScreen:
         return text
 
     def _flag_counts(self, flag: RedFlag, reading: Reading, has_medicine: bool) -> bool:
-        if RedFlagMatcher.needs_medicine(flag.category) and not has_medicine:
+        assert self._flags is not None
+        if self._flags.needs_medicine(flag.category) and not has_medicine:
             return False
         need = requirement(flag.category)
         if need == "always":
@@ -275,9 +236,9 @@ class SafetyScreen:
             return clause.happening or clause.bare or (need == "reported" and reading.person)
         return reading.happening_at(flag.span[0])
 
-    def _verdict(self, category: str, medicines: set[str], text: str) -> Verdict:
+    def _verdict(self, category: str, medicines: set[str], text: str, safety: MedicineSafety) -> Verdict:
         if category == "infection_fever":
-            if medicines & self._immune_suppressing:
+            if medicines & safety.immune_suppressing:
                 return Verdict(category, "urgent", "fever or infection on an immune-suppressing medicine")
             if medicines:
                 return Verdict(
@@ -287,14 +248,14 @@ class SafetyScreen:
         if category in {"pregnancy_other", "pregnancy_on_teratogen"}:
             lowered = text.lower()
             breastfeeding = any(w in lowered for w in ("breast", "nursing", "pumping", "chestfeed", "bfing"))
-            if medicines & NOT_IN_PREGNANCY:
+            if medicines & safety.not_in_pregnancy:
                 return Verdict("pregnancy_on_teratogen", "urgent", "pregnancy on methotrexate or mycophenolate")
-            if breastfeeding and medicines & NOT_WHILE_BREASTFEEDING:
+            if breastfeeding and medicines & safety.not_while_breastfeeding:
                 return Verdict(
                     "pregnancy_on_teratogen", "urgent", "breastfeeding on a medicine not used while breastfeeding"
                 )
-            return Verdict("pregnancy_other", "routine", CATEGORIES["pregnancy_other"].reason)
-        base = CATEGORIES[category]
+            return Verdict("pregnancy_other", "routine", self._categories["pregnancy_other"].reason)
+        base = self._categories[category]
         hotline: Hotline | None = None
         if base.urgency == "emergency":
             hotline = HOTLINES.get(category, "911")
@@ -362,7 +323,8 @@ def _intent_categories(intent: str | None, confidence: float, reading: Reading) 
     return [category]
 
 
-def _most_urgent(verdicts: list[Verdict]) -> Verdict:
+def _most_urgent(verdicts: list[Verdict], order: list[str]) -> Verdict:
+    """The most urgent verdict; between equals, the category listed first in categories.yml."""
     categories = {v.category for v in verdicts}
     if {"emergency_self_harm", "emergency_overdose"} <= categories:
         return Verdict("emergency_self_harm", "emergency", "overdose with thoughts of self-harm", "911")
@@ -370,4 +332,5 @@ def _most_urgent(verdicts: list[Verdict]) -> Verdict:
     if emergency_named:
         # the intent said emergency but a pattern says which kind, and so which hotline
         verdicts = [v for v in verdicts if v.category != "emergency_reported"]
-    return min(verdicts, key=lambda v: (-URGENCY_RANK[v.urgency], _ORDER.get(v.category, len(_ORDER))))
+    rank = {category: i for i, category in enumerate(order)}
+    return min(verdicts, key=lambda v: (-URGENCY_RANK[v.urgency], rank.get(v.category, len(rank))))

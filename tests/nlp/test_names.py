@@ -5,10 +5,11 @@ import sys
 
 import pytest
 
-from bot.nlp.names import DEFAULT_UNKNOWN, Mention, NameMatcher
-from bot.safety.categories import CATEGORIES
+from bot.nlp.lexicon import other_medicines
+from bot.nlp.names import Mention, NameMatcher
 from bot.safety.cues import CueReader
-from bot.safety.red_flags import RED_FLAG_PATTERNS, RedFlagMatcher
+from bot.safety.lexicon import load_categories, load_red_flags
+from bot.safety.red_flags import RedFlagMatcher
 
 # A hand-made names table shaped like KnowledgeBase.names(), so these tests do not move with the content.
 NAMES: dict[str, list[str]] = {
@@ -151,8 +152,8 @@ def test_names_longest_match_wins(names: NameMatcher) -> None:
 
 
 def test_default_unknown_names_are_clean() -> None:
-    assert {"tacrolimus", "Tylenol", "birth control", "ruxolitinib cream"} <= set(DEFAULT_UNKNOWN)
-    assert all(name == " ".join(name.split()) and "," not in name for name in DEFAULT_UNKNOWN)
+    assert {"tacrolimus", "Tylenol", "birth control", "ruxolitinib cream"} <= set(other_medicines())
+    assert all(name == " ".join(name.split()) and "," not in name for name in other_medicines())
 
 
 def test_names_empty_text(names: NameMatcher) -> None:
@@ -257,7 +258,7 @@ def test_red_flags_tolerate_typos_and_shorthand(flags: RedFlagMatcher, text: str
     found = flags.find(text)
     assert category in {f.category for f in found}, found
     flag = next(f for f in found if f.category == category)
-    assert flag.urgency == CATEGORIES[category].urgency
+    assert flag.urgency == load_categories()[category].urgency
     assert flag.reason
 
 
@@ -302,7 +303,7 @@ def test_red_flag_extra_dose_is_its_own_kind(flags: RedFlagMatcher) -> None:
 
 
 def test_every_pattern_category_is_known() -> None:
-    assert {key.partition(":")[0] for key in RED_FLAG_PATTERNS} <= set(CATEGORIES)
+    assert {key.partition(":")[0] for key in load_red_flags().patterns} <= set(load_categories())
 
 
 # ------------------------------------------------------------------------------------------ cues

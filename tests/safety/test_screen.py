@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 import yaml
 
+from bot.knowledge.loader import MedicineSafety
 from bot.nlp.names import NameMatcher
-from bot.safety.categories import CATEGORIES
+from bot.safety.lexicon import load_categories
 from bot.safety.screen import (
     EXEMPLARS_PATH,
     INTENT_CATEGORIES,
@@ -26,6 +27,7 @@ from bot.safety.screen import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
+CATEGORIES = load_categories()
 EVAL_PATH = ROOT / "tests" / "eval" / "safety.yml"
 EXAMPLES_PATH = ROOT.parent / "shared" / "eval" / "examples.yml"
 
@@ -140,7 +142,7 @@ def test_safety_fever_on_a_non_suppressing_medicine_is_routine(screen: SafetyScr
 
 
 def test_safety_immune_suppressing_list_is_passed_in(names: NameMatcher) -> None:
-    strict = SafetyScreen(None, immune_suppressing={"dupilumab"})
+    strict = SafetyScreen(None, MedicineSafety(immune_suppressing=frozenset({"dupilumab"})))
     verdict = verdict_for(strict, names, "my son has a fever and he's on dupixent")
     assert verdict is not None and verdict.urgency == "urgent"
 
@@ -562,6 +564,15 @@ def test_safety_intent_names_are_fixed() -> None:
 
 
 def write_exemplars(path: Path, data: dict[str, Any]) -> Path:
+    """Writes sentence lists as reviewed entries (``{"reviewed": ..., "sentences": [...]}``)."""
+
+    def entry(sentences: object) -> dict[str, object]:
+        return {"reviewed": "2026-11-25", "sentences": sentences}
+
+    if isinstance(data.get("categories"), dict):
+        data = {**data, "categories": {c: entry(s) for c, s in data["categories"].items()}}
+    if "general" in data:
+        data = {**data, "general": entry(data["general"])}
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return path
 
@@ -608,7 +619,7 @@ def test_warm_up_embeds_exemplars_once(tmp_path: Path) -> None:
     ("data", "message"),
     [
         ({"categories": {"made_up": ["x"]}}, "'made_up': unknown"),
-        ({"categories": {"bleeding": []}}, "'bleeding': must be a non-empty list"),
+        ({"categories": {"bleeding": []}}, "'bleeding': must have a non-empty list"),
         ({"general": ["x"]}, "needs a mapping 'categories'"),
         ({"categories": {"bleeding": ["x"]}, "general": "x"}, "'general' must be a list"),
     ],
