@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-Urgency = Literal["emergency", "urgent", "routine"]
+from bot.constants import Urgency as Urgency  # re-exported for red_flags and screen
 
 
 @dataclass(frozen=True)

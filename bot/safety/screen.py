@@ -18,6 +18,8 @@ from typing import Literal
 import numpy as np
 import yaml
 
+from bot.constants import EMERGENCY_INTENT_CONFIDENCE, URGENCY_RANK
+from bot.constants import SAFETY_INTENT_CONFIDENCE as INTENT_CONFIDENCE
 from bot.encoder import Encoder
 from bot.nlp.names import DEFAULT_UNKNOWN, NameMatcher
 from bot.safety.categories import CATEGORIES, Urgency
@@ -27,8 +29,6 @@ from bot.safety.red_flags import COMMON_MEDICINE_NAMES, RedFlag, RedFlagMatcher
 Hotline = Literal["911", "988", "poison_control"]
 
 EXEMPLARS_PATH = Path(__file__).resolve().parent / "data" / "exemplars.yml"
-
-URGENCY_RANK: dict[str, int] = {"routine": 0, "urgent": 1, "emergency": 2}
 
 IMMUNE_SUPPRESSING: frozenset[str] = frozenset(
     {
@@ -56,8 +56,6 @@ INTENT_CATEGORIES: dict[str, str] = {
     "interaction_personal": "interaction",
     "request_human": "request_human",
 }
-EMERGENCY_INTENT_CONFIDENCE = 0.8
-INTENT_CONFIDENCE = 0.7
 
 # Semantic match (bot/safety/data/exemplars.yml, all-MiniLM-L6-v2, medicine names masked): the best exemplar's
 # cosine must reach SIMILARITY and beat the closest general question by MARGIN. Calibrated by sweeping
