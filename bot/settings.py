@@ -31,6 +31,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "child_environ",
+    "configure_logging",
     "get_settings",
     "parse_urls",
     "use_offline_models",

@@ -190,3 +190,12 @@ def test_shared_constants_have_one_definition() -> None:
     assert "555-0100" not in "".join(
         p.read_text(encoding="utf-8") for p in (ROOT / "bot").rglob("*.py") if p.name != "constants.py"
     )
+
+
+def test_the_stack_refuses_an_invalid_child_environment_before_starting_anything() -> None:
+    from bot.ops.stack import Stack
+
+    with pytest.raises(SettingsError, match="^ACTION_WORKERS: must be at least 1"):
+        Stack(env={"ACTION_WORKERS": "0"})._env()
+    with pytest.raises(ValueError, match="^WEB_TURN_TIMEOUT: "):
+        Stack(env={"WEB_TURN_TIMEOUT": "soon"})._env()

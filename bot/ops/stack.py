@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.constants import ROOT
+from bot.rasa_server.settings import ChannelSettings
 from bot.settings import Settings, child_environ, get_settings
 
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
@@ -136,7 +137,9 @@ class Stack:
         env.setdefault("TRACKER_DB", str(ROOT / "var" / "tracker.db"))
         if self.prod:
             self._prod_env(env)
-        Settings.from_env(env)  # SettingsError naming the variable, before any child starts
+        # A SettingsError naming the variable before any child starts (the Rasa channels' reader is stdlib only).
+        Settings.from_env(env)
+        ChannelSettings.from_env(env)
         return env
 
     def _prod_env(self, env: dict[str, str]) -> None:
