@@ -76,8 +76,8 @@ chat: setup ## Terminal chat with the bot started by `make run`
 lint: setup ## ruff; mypy on bot/rasa_server in the Rasa environment (3.10) and on the rest in .venv (3.11)
 	$(VENV)/bin/ruff check bot actions tests
 	$(VENV)/bin/ruff format --check bot actions tests
-	$(RASA_VENV)/bin/mypy --python-version 3.10 bot/rasa_server bot/encoder.py
-	$(VENV)/bin/mypy bot actions
+	$(RASA_VENV)/bin/mypy --python-version 3.10 bot/rasa_server bot/encoder.py bot/constants.py
+	$(VENV)/bin/mypy bot actions --exclude '^bot/rasa_server/'
 
 validate: setup ## rasa data validate --fail-on-warnings
 	@mkdir -p var

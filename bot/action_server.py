@@ -6,13 +6,14 @@
 from __future__ import annotations
 
 import logging
-import os
 from functools import partial
 
 from rasa_sdk.endpoint import create_app
 from rasa_sdk.executor import ActionExecutor
 from sanic import Sanic
 from sanic.worker.loader import AppLoader
+
+from bot.settings import configure_logging, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +34,9 @@ def build_app(actions_package: str = "actions") -> Sanic:
 
 
 def main() -> None:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    host = os.environ.get("SANIC_HOST", "127.0.0.1")
-    port = int(os.environ.get("ACTION_PORT", "5055"))
-    workers = int(os.environ.get("ACTION_WORKERS", "1"))
+    settings = get_settings()  # validated before anything starts
+    configure_logging(settings)
+    host, port, workers = settings.sanic_host, settings.action_port, settings.action_workers
     if workers == 1:
         build_app("actions").run(host=host, port=port, single_process=True, access_log=False, motd=False)
         return

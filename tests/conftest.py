@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import functools
 import itertools
@@ -15,7 +14,7 @@ import pytest
 from bot.conversation.assistant import Assistant
 from bot.knowledge.loader import KnowledgeBase, default_knowledge_base
 from bot.nlp.names import NameMatcher
-from bot.settings import Settings
+from bot.settings import Settings, get_settings
 
 pytest_plugins = ["tests.browser"]  # the Playwright browser/page fixtures
 # bot/rasa_server runs on Python 3.10 with Rasa; its tests run there (`make channels`), not in this environment.
@@ -70,6 +69,14 @@ class MemoryStore:
         return mine[-1] if mine else None
 
 
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Iterator[None]:
+    """get_settings() is cached per process; each test reads the environment it set up."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def kb() -> KnowledgeBase:
     return default_knowledge_base()
@@ -77,7 +84,7 @@ def kb() -> KnowledgeBase:
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:  # noqa: ANN001
-    return dataclasses.replace(Settings.from_env(), clinic_phone="555-0199", handoff_db_path=tmp_path / "h.sqlite")
+    return Settings.from_env().replace(clinic_phone="555-0199", handoff_db_path=tmp_path / "h.sqlite")
 
 
 @pytest.fixture

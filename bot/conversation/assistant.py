@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from bot.constants import ANSWER_INTENT_CONFIDENCE as INTENT_CONFIDENCE
+from bot.constants import URGENCY_RANK
 from bot.conversation import answers, replies, sms
 from bot.conversation.answers import Answer, display_name
 from bot.conversation.understanding import (
@@ -35,7 +37,6 @@ log = logging.getLogger(__name__)
 
 MAX_INPUT_CHARS = 2000
 BUTTON_PAYLOAD = re.compile(r'/inform_drug\{"drug":\s*"[a-z_]+"\}')
-URGENCY_RANK = {"routine": 0, "urgent": 1, "emergency": 2}
 HOTLINE_REPLY = {
     "911": "handoff_emergency_911",
     "988": "handoff_emergency_988",
@@ -44,8 +45,6 @@ HOTLINE_REPLY = {
 # Retrieval must beat the intent's own fact by this much to change the topic.
 RERANK_MARGIN = 0.1
 RERANK_FLOOR = 0.2
-# Below this NLU confidence the intent is only a hint and retrieval decides.
-INTENT_CONFIDENCE = 0.6
 # Retrieval score needed to answer without a confident intent; calibrated on tests/eval by `make calibrate`
 # (docs/calibration.md).
 RETRIEVAL_THRESHOLD = 0.5

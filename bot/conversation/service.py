@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from bot.conversation.assistant import Assistant
 from bot.knowledge.loader import default_knowledge_base
-from bot.settings import Settings
+from bot.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ def get_assistant() -> Assistant:
     from bot.retrieval import Retriever
     from bot.safety.screen import SafetyScreen
 
-    settings = Settings.from_env()
+    settings = get_settings()
     kb = default_knowledge_base()
     encoder = get_encoder()
     names = NameMatcher(kb.names())

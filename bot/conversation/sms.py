@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-SMS_LIMIT = 306  # two GSM-7 segments
-MORE = " Reply MORE for more."
-MAX_CHOICES = 5
+from bot.constants import SMS_LIMIT
+from bot.constants import SMS_MAX_CHOICES as MAX_CHOICES
+from bot.constants import SMS_MORE as MORE
+
+__all__ = ["MAX_CHOICES", "MORE", "SMS_LIMIT", "SmsForm", "form", "split"]
 
 
 @dataclass

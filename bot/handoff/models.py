@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-URGENCIES = ("emergency", "urgent", "routine")
+from bot.constants import URGENCIES as URGENCIES  # re-exported: the store and tests import it here
+
 STATUSES = ("open", "claimed", "resolved")
 # Status filters for list_tickets besides the plain statuses: "active" = open or claimed.
 STATUS_FILTERS: dict[str, tuple[str, ...]] = {

@@ -150,7 +150,7 @@ def run_worker(
     clock: Callable[[], datetime] = utcnow,
 ) -> None:
     """Until stop_event is set: move spooled tickets into the store, deliver due notifications."""
-    url = settings.staff_webhook_url
+    url = settings.staff_webhook_url.get_secret_value()
     if not url:
         _warn_no_url()
     store_down = False

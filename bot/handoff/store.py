@@ -1,13 +1,12 @@
 """Handoff tickets: a person's present-tense problem handed to clinic staff.
 
-One SQL store with two backends: a SQLite file (default; WAL, one short connection per operation,
-so several processes can share it) and PostgreSQL when ``DATABASE_URL`` is set. Both run the same
-SQL; only placeholders, timestamp column types and the outbox claim's row locking differ.
+One SQL store with two backends: a SQLite file (default; WAL, one short connection per operation, so several
+processes can share it) and PostgreSQL when ``DATABASE_URL`` is set. Both run the same SQL; only placeholders,
+timestamp column types and the outbox claim's row locking differ.
 
-Creating a ticket enqueues its staff notification (an outbox row) in the same transaction, so a
-ticket never exists without its notification (see ``bot.handoff.outbox``). If PostgreSQL cannot be reached,
-new tickets and follow-ups go to a local SQLite spool file; ``flush_spool()`` moves them over once
-it is back.
+Creating a ticket enqueues its staff notification (an outbox row) in the same transaction, so a ticket never exists
+without its notification (see ``bot.handoff.outbox``). If PostgreSQL cannot be reached, new tickets and follow-ups go
+to a local SQLite spool file; ``flush_spool()`` moves them over once it is back.
 """
 
 from __future__ import annotations
@@ -89,7 +88,7 @@ TICKET_COLS = (
     "id, conversation_id, channel, urgency, reason, message, transcript, status, claimed_by, "
     "created_at, updated_at, claimed_at, resolved_at"
 )
-_URGENCY_RANK = "CASE urgency WHEN 'emergency' THEN 0 WHEN 'urgent' THEN 1 ELSE 2 END"
+_URGENCY_RANK = "CASE urgency " + " ".join(f"WHEN '{u}' THEN {i}" for i, u in enumerate(URGENCIES)) + " ELSE 3 END"
 
 
 def _marks(n: int) -> str:
@@ -462,10 +461,10 @@ def spool_path_for(settings: Settings) -> Path:
 
 def open_store(settings: Settings, clock: Clock = utcnow) -> HandoffStore:
     """PostgreSQL store if settings.database_url is set, else the SQLite file store."""
-    if settings.database_url:
+    if url := settings.database_url.get_secret_value():
         from bot.handoff.postgres import PostgresHandoffStore
 
-        return PostgresHandoffStore(settings.database_url, spool_path_for(settings), clock=clock)
+        return PostgresHandoffStore(url, spool_path_for(settings), clock=clock)
     from bot.handoff.sqlite import SqliteHandoffStore
 
     return SqliteHandoffStore(settings.handoff_db_path, clock=clock)

@@ -11,12 +11,12 @@ import sys
 
 from bot.knowledge.loader import default_knowledge_base
 from bot.safety.lexicon import check_all, safety_entries, stale_entries
-from bot.settings import Settings
+from bot.settings import get_settings
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--days", type=int, default=Settings.from_env().kb_review_days)
+    parser.add_argument("--days", type=int, default=get_settings().kb_review_days)
     parser.add_argument("--today", type=dt.date.fromisoformat, default=dt.date.today())
     args = parser.parse_args(argv)
     window = f"last reviewed more than {args.days} days before {args.today}."

@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from bot.constants import ROOT
 from bot.knowledge.loader import KnowledgeBase, default_knowledge_base
-from bot.settings import ROOT
 
 NAMES_FILE = ROOT / "data" / "nlu" / "drug_names.yml"
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -30,7 +29,9 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 from sanic.response import json as json_response
 
+from bot.constants import DEFAULT_CLINIC_PHONE
 from bot.rasa_server.fallback import fallback_messages
+from bot.settings import Settings, configure_logging, get_settings, parse_urls
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +39,10 @@ WEBHOOK = "/webhooks/rest/webhook"
 METHODS = ["GET", "POST", "HEAD", "OPTIONS"]
 IDEMPOTENT = {"GET", "HEAD", "OPTIONS"}
 MAX_BODY = 1024 * 1024
-# Longer than the channels' own reply deadline (REST_TURN_TIMEOUT / WEB_TURN_TIMEOUT, 30 s), so theirs wins.
-DEFAULT_TIMEOUT = 35.0
-DEFAULT_COOLDOWN = 2.0
+# BALANCER_TIMEOUT: longer than the channels' own reply deadline (REST_TURN_TIMEOUT / WEB_TURN_TIMEOUT, 30 s),
+# so theirs wins.
+DEFAULT_TIMEOUT: float = Settings.model_fields["balancer_timeout"].default
+DEFAULT_COOLDOWN: float = Settings.model_fields["balancer_cooldown"].default
 # Shorter than Rasa's (Sanic's) keep-alive timeout of 5 s, so an idle connection is never reused as it closes.
 KEEPALIVE_EXPIRY = 2.0
 HOP_BY_HOP = {
@@ -110,8 +112,8 @@ def _forward_headers(request: Request) -> dict[str, str]:
     return headers
 
 
-def _fallback(reason: str) -> HTTPResponse:
-    return json_response(fallback_messages(os.environ.get("CLINIC_PHONE", "555-0100"), reason), status=200)
+def _fallback(clinic_phone: str, reason: str) -> HTTPResponse:
+    return json_response(fallback_messages(clinic_phone, reason), status=200)
 
 
 def _bad_gateway(message: str) -> HTTPResponse:
@@ -123,6 +125,7 @@ def create_app(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     cooldown: float = DEFAULT_COOLDOWN,
+    clinic_phone: str = DEFAULT_CLINIC_PHONE,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> Sanic[Any, Any]:
     """The proxy app (nothing connects until the server starts).
@@ -178,17 +181,19 @@ def create_app(
                 if request.method in IDEMPOTENT:
                     continue
                 if is_webhook:
-                    return _fallback("timeout" if isinstance(exc, httpx.TimeoutException) else "unavailable")
+                    return _fallback(
+                        clinic_phone, "timeout" if isinstance(exc, httpx.TimeoutException) else "unavailable"
+                    )
                 return _bad_gateway("The bot server failed while handling the request.")
             pool.mark_up(replica)
             if is_webhook and resp.status_code >= 500:
                 log.error("replica %s answered HTTP %d; sending the fallback", replica.url, resp.status_code)
-                return _fallback("unavailable")
+                return _fallback(clinic_phone, "unavailable")
             out_headers = {k: v for k, v in resp.headers.items() if k.lower() not in HOP_BY_HOP}
             return HTTPResponse(content, status=resp.status_code, headers=out_headers)
         log.error("no replica reachable for %s %s", request.method, target_path)
         if is_webhook:
-            return _fallback("unavailable")
+            return _fallback(clinic_phone, "unavailable")
         return _bad_gateway("No bot server is reachable right now.")
 
     app.add_route(proxy, "/", methods=METHODS, name="proxy_root")
@@ -196,32 +201,26 @@ def create_app(
     return app
 
 
-def replicas_from_env(raw: str | None = None) -> list[str]:
-    value = os.environ.get("RASA_REPLICAS", "") if raw is None else raw
-    urls = [u.strip() for u in value.split(",") if u.strip()]
-    for url in urls:
-        if not url.startswith(("http://", "https://")):
-            raise ValueError(f"RASA_REPLICAS entries must be http(s) URLs, got {url!r}")
-    return urls
-
-
 def main(argv: list[str] | None = None) -> None:
+    settings = get_settings()
     parser = argparse.ArgumentParser(description="Round-robin proxy in front of Rasa replicas.")
-    parser.add_argument("--host", default=os.environ.get("BALANCER_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("BALANCER_PORT", "5005")))
+    parser.add_argument("--host", default=settings.balancer_host)
+    parser.add_argument("--port", type=int, default=settings.balancer_port)
     parser.add_argument("--replica", action="append", default=[], help="replica base URL (repeatable)")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request, with its URL
-    upstreams = args.replica or replicas_from_env()
+    try:
+        upstreams = parse_urls(",".join(args.replica)) or settings.replica_urls
+    except ValueError as exc:
+        parser.error(f"--replica: {exc}")
     if not upstreams:
         parser.error("no replicas: set RASA_REPLICAS or pass --replica")
     app = create_app(
         upstreams,
-        timeout=float(os.environ.get("BALANCER_TIMEOUT", DEFAULT_TIMEOUT)),
-        cooldown=float(os.environ.get("BALANCER_COOLDOWN", DEFAULT_COOLDOWN)),
+        timeout=settings.balancer_timeout,
+        cooldown=settings.balancer_cooldown,
+        clinic_phone=settings.clinic_phone,
     )
     log.info("balancing %d replica(s) on %s:%d", len(upstreams), args.host, args.port)
     app.run(host=args.host, port=args.port, single_process=True, access_log=False, motd=False)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import uuid
 
 import requests
 
+from bot.settings import get_settings
+
+DEFAULT_URL = "http://127.0.0.1:5005"  # what `make run` serves
+
 
 def main() -> int:
-    url = os.environ.get("BOT_URL", "http://127.0.0.1:5005") + "/webhooks/rest/webhook"
+    url = (get_settings().bot_url or DEFAULT_URL).rstrip("/") + "/webhooks/rest/webhook"
     sender = f"terminal-{uuid.uuid4().hex[:8]}"
     print("Type a question (Ctrl-D to quit).")
     for line in sys.stdin if not sys.stdin.isatty() else iter(lambda: input("you> "), None):

@@ -1,47 +1,46 @@
 """`make purge`: delete conversations and tickets older than RETENTION_DAYS (default 90).
 
-Conversations live in Rasa's SQL tracker store: the SQLite file TRACKER_DB (default var/tracker.db) or, in the
-production profile, PostgreSQL from DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD. Tickets live in the handoff store.
+Conversations live in Rasa's SQL tracker store: the SQLite file TRACKER_DB (default var/tracker.db) or, when DB_HOST
+is set (production profile), PostgreSQL from DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD with the same defaults as
+the stack and deploy/ (database "eczema"; see bot/settings.py). Tickets live in the handoff store.
 SMS opt-outs are a compliance record and are kept.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 import sys
 import time
 from typing import Any
 
 from bot.handoff.store import open_store
-from bot.settings import ROOT, Settings
+from bot.settings import Settings, get_settings
 
 # Senders whose newest event is older than the cutoff; their whole conversation goes.
 _OLD_SENDERS = "SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < {mark}"
 _DELETE = f"DELETE FROM events WHERE sender_id IN ({_OLD_SENDERS})"
 
 
-def _tracker_connection() -> tuple[Any, str]:
-    if os.environ.get("DB_HOST"):
+def _tracker_connection(settings: Settings) -> tuple[Any, str]:
+    if settings.db_host:
         import psycopg
 
         conn = psycopg.connect(
-            host=os.environ["DB_HOST"],
-            port=int(os.environ.get("DB_PORT", "5432")),
-            dbname=os.environ.get("DB_NAME", "rasa"),
-            user=os.environ.get("DB_USER", "postgres"),
-            password=os.environ.get("DB_PASSWORD") or None,
+            host=settings.db_host,
+            port=settings.db_port,
+            dbname=settings.db_name,
+            user=settings.db_user,
+            password=settings.db_password.get_secret_value() or None,
         )
         return conn, "%s"
-    path = os.environ.get("TRACKER_DB", str(ROOT / "var" / "tracker.db"))
-    return sqlite3.connect(path), "?"
+    return sqlite3.connect(settings.tracker_db), "?"
 
 
-def purge_conversations(older_than_days: int, now: float | None = None) -> int:
+def purge_conversations(older_than_days: int, now: float | None = None, settings: Settings | None = None) -> int:
     """Delete every conversation whose last event is older than the window; returns events deleted."""
     cutoff = (now or time.time()) - older_than_days * 86400
-    conn, mark = _tracker_connection()
+    conn, mark = _tracker_connection(settings or get_settings())
     try:
         cur = conn.cursor()
         try:
@@ -58,11 +57,11 @@ def purge_conversations(older_than_days: int, now: float | None = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = Settings.from_env()
+    settings = get_settings()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--days", type=int, default=settings.retention_days)
     args = parser.parse_args(argv)
-    events = purge_conversations(args.days)
+    events = purge_conversations(args.days, settings=settings)
     tickets = open_store(settings).purge(args.days)
     print(f"purged {events} conversation events and {tickets} tickets older than {args.days} days")
     return 0

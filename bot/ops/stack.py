@@ -8,7 +8,8 @@ Profiles:
   prod (`python -m bot.ops.stack --prod`, `Stack(profile="prod", rasa_replicas=2)`): Rasa replicas on their own ports
     sharing the SQL tracker store on PostgreSQL and the Redis lock store (deploy/endpoints.prod.yml), the
     round-robin balancer (bot.ops.balancer) on the public port, ACTION_WORKERS action-server workers and the handoff
-    store on PostgreSQL. Settings come from the environment (DB_*, REDIS_*, DATABASE_URL; see PROD_DEFAULTS).
+    store on PostgreSQL. Settings come from the environment (DB_*, REDIS_*, DATABASE_URL; see PROD_DEFAULTS);
+    each child's environment is validated with bot.settings before it starts.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
-from bot.settings import ROOT
+from bot.constants import ROOT
+from bot.rasa_server.settings import ChannelSettings
+from bot.settings import Settings, child_environ, get_settings
 
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -38,22 +40,14 @@ LOCAL_ENDPOINTS = ROOT / "endpoints.yml"
 PROD_ENDPOINTS = ROOT / "deploy" / "endpoints.prod.yml"
 PROFILES = ("local", "prod")
 # Production-profile settings used when the environment does not set them (a local PostgreSQL with trust auth
-# and a local Redis). Rasa needs every ${VAR} in endpoints.prod.yml set, an empty value included.
+# and a local Redis). Rasa needs every ${VAR} in endpoints.prod.yml set, an empty value included. The defaults
+# are bot.settings' (DB_NAME "eczema", as in deploy/); only DB_HOST and ACTION_WORKERS differ in this profile.
+_DB_AND_REDIS = ("DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD", "REDIS_HOST", "REDIS_PORT", "REDIS_DB")
+_MORE = ("REDIS_PASSWORD", "REDIS_KEY_PREFIX", "SQL_POOL_SIZE", "SQL_MAX_OVERFLOW")
 PROD_DEFAULTS = {
     "DB_HOST": "127.0.0.1",
-    "DB_PORT": "5432",
-    "DB_NAME": "eczema",
-    "DB_USER": "postgres",
-    "DB_PASSWORD": "",
-    "REDIS_HOST": "127.0.0.1",
-    "REDIS_PORT": "6379",
-    "REDIS_DB": "1",
-    "REDIS_PASSWORD": "",
-    "REDIS_KEY_PREFIX": "eczema",
+    **{name: Settings.env_default(name) for name in (*_DB_AND_REDIS, *_MORE)},
     "ACTION_WORKERS": "2",
-    # Rasa's SQLAlchemy pool per replica (Rasa's defaults, 50 + 100, can exhaust PostgreSQL's 100 connections).
-    "SQL_POOL_SIZE": "5",
-    "SQL_MAX_OVERFLOW": "10",
 }
 
 
@@ -66,12 +60,9 @@ class Ports:
     replicas: tuple[int, ...] = ()
 
 
-def database_url_from(env: dict[str, str]) -> str:
+def database_url_from(env: Mapping[str, str]) -> str:
     """A PostgreSQL URL from DB_HOST, DB_PORT, DB_NAME, DB_USER and DB_PASSWORD (for the handoff store)."""
-    user = quote(env["DB_USER"], safe="")
-    password = env.get("DB_PASSWORD", "")
-    auth = f"{user}:{quote(password, safe='')}" if password else user
-    return f"postgresql://{auth}@{env['DB_HOST']}:{env['DB_PORT']}/{quote(env['DB_NAME'], safe='')}"
+    return Settings.from_env(env).postgres_url()
 
 
 @dataclass
@@ -133,7 +124,8 @@ class Stack:
         return f"http://127.0.0.1:{self.ports.staff}"
 
     def _env(self) -> dict[str, str]:
-        env = {**os.environ, **self.env}
+        """The children's environment: this process's, the Stack's `env` and the profile's values; validated."""
+        env = child_environ(**self.env)
         env["PYTHONPATH"] = str(ROOT)
         env.setdefault("RASA_TELEMETRY_ENABLED", "false")
         env.setdefault("HF_HUB_OFFLINE", "1")
@@ -145,6 +137,9 @@ class Stack:
         env.setdefault("TRACKER_DB", str(ROOT / "var" / "tracker.db"))
         if self.prod:
             self._prod_env(env)
+        # A SettingsError naming the variable before any child starts (the Rasa channels' reader is stdlib only).
+        Settings.from_env(env)
+        ChannelSettings.from_env(env)
         return env
 
     def _prod_env(self, env: dict[str, str]) -> None:
@@ -152,12 +147,10 @@ class Stack:
             env.setdefault(key, value)
         if self.action_workers is not None:
             env["ACTION_WORKERS"] = str(self.action_workers)
-        if not env["REDIS_KEY_PREFIX"].isalnum():
-            # Rasa would silently ignore it and share the default "lock:" keys with every other deployment.
-            raise ValueError(f"REDIS_KEY_PREFIX must be alphanumeric, got {env['REDIS_KEY_PREFIX']!r}")
-        if not env.get("DATABASE_URL"):
-            env["DATABASE_URL"] = database_url_from(env)
-        if not env.get("WEB_JWT_SECRET") and not env.get("WEB_SESSION_SECRET"):
+        settings = Settings.from_env(env)  # e.g. REDIS_KEY_PREFIX must be alphanumeric
+        if not settings.database_url:
+            env["DATABASE_URL"] = settings.postgres_url()
+        if not settings.web_jwt_secret and not settings.web_session_secret:
             env["WEB_SESSION_SECRET"] = self.web_session_secret
         env["RASA_REPLICAS"] = ",".join(self.replica_urls)
         env["BALANCER_PORT"] = str(self.ports.rasa)
@@ -336,23 +329,22 @@ def prepare_prod(stack: Stack, create_database: bool = True) -> None:
     import psycopg
     from psycopg import sql
 
-    env = stack._env()
-    host, port = env["REDIS_HOST"], int(env["REDIS_PORT"])
+    settings = Settings.from_env(stack._env())
+    host, port = settings.redis_host, settings.redis_port
     try:
         socket.create_connection((host, port), timeout=3).close()
     except OSError as exc:
         raise RuntimeError(f"Redis is not reachable at {host}:{port} ({exc})") from exc
-    url = database_url_from(env)
     try:
-        psycopg.connect(url, connect_timeout=5).close()
+        psycopg.connect(settings.postgres_url(), connect_timeout=5).close()
         return
     except psycopg.OperationalError as exc:
         if not create_database or "does not exist" not in str(exc):
-            raise RuntimeError(f"PostgreSQL is not reachable at {env['DB_HOST']}:{env['DB_PORT']}: {exc}") from exc
-    login = database_url_from({**env, "DB_NAME": "postgres"})
-    with psycopg.connect(login, connect_timeout=5, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(env["DB_NAME"])))
-    print(f"Created PostgreSQL database {env['DB_NAME']!r}.")
+            where = f"{settings.db_host}:{settings.db_port}"
+            raise RuntimeError(f"PostgreSQL is not reachable at {where}: {exc}") from exc
+    with psycopg.connect(settings.postgres_url("postgres"), connect_timeout=5, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(settings.db_name)))
+    print(f"Created PostgreSQL database {settings.db_name!r}.")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -365,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replicas", type=int, default=2, help="Rasa replicas with --prod (default 2)")
     parser.add_argument("--action-workers", type=int, default=None, help="action-server workers with --prod")
     args = parser.parse_args(argv)
+    settings = get_settings()
     if args.prod:
         stack = Stack(profile="prod", rasa_replicas=args.replicas, action_workers=args.action_workers)
         try:
@@ -374,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     else:
         stack = Stack()
-    if not os.environ.get("STAFF_TOKEN"):
+    if not settings.staff_token:
         stack.env["STAFF_TOKEN"] = secrets.token_urlsafe(16)
         print(f"STAFF_TOKEN was not set; this run's staff token is: {stack.env['STAFF_TOKEN']}")
     if stack.prod:

@@ -8,7 +8,6 @@ short-lived JWT the widget sends, as a real portal would for its logged-in patie
 from __future__ import annotations
 
 import html
-import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,13 +15,13 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, file, json
 from sanic.response import html as html_response
 
+from bot.constants import DEFAULT_CLINIC_NAME
 from bot.portal.token import DEMO_COOKIE, demo_patient_cookie, demo_patient_id, mint_widget_token
 from bot.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 PAGE = HERE / "index.html"
-DEFAULT_BOT_URL = "http://127.0.0.1:5005"
 
 
 def bot_origin(bot_url: str) -> str:
@@ -50,7 +49,7 @@ def widget_tag(bot_url: str, clinic_phone: str, token_url: str = "", src: str = 
     return f"<script {rendered} defer></script>"
 
 
-def render_page(bot_url: str, clinic_phone: str, clinic_name: str = "the eczema clinic", token_url: str = "") -> str:
+def render_page(bot_url: str, clinic_phone: str, clinic_name: str = DEFAULT_CLINIC_NAME, token_url: str = "") -> str:
     """The demo portal page with the widget tag filled in (all values HTML-escaped)."""
     page = PAGE.read_text(encoding="utf-8")
     return page.replace("{{clinic_name}}", html.escape(clinic_name)).replace(
@@ -61,11 +60,11 @@ def render_page(bot_url: str, clinic_phone: str, clinic_name: str = "the eczema 
 def portal_blueprint(settings: Settings, *, bot_url: str | None = None, jwt_secret: str | None = None) -> Blueprint:
     """Routes: "/" (demo portal page), /widget/widget.js, /widget/widget.css, /portal/portal.css, /portal/token.
 
-    bot_url defaults to $WIDGET_BOT_URL (else http://127.0.0.1:5005); jwt_secret to $WEB_JWT_SECRET.
+    bot_url defaults to settings.widget_bot_url (WIDGET_BOT_URL); jwt_secret to settings.web_jwt_secret.
     """
-    bot_url = (bot_url or os.environ.get("WIDGET_BOT_URL") or DEFAULT_BOT_URL).rstrip("/")
-    secret = os.environ.get("WEB_JWT_SECRET", "") if jwt_secret is None else jwt_secret
-    ttl = int(os.environ.get("WEB_JWT_TTL", "") or 600)
+    bot_url = (bot_url or settings.widget_bot_url).rstrip("/")
+    secret = settings.web_jwt_secret.get_secret_value() if jwt_secret is None else jwt_secret
+    ttl = settings.web_jwt_ttl
     page = render_page(bot_url, settings.clinic_phone, settings.clinic_name, "/portal/token" if secret else "")
     page_headers = {"Content-Security-Policy": content_security_policy(bot_url), "Cache-Control": "no-cache"}
     bp = Blueprint("portal")

@@ -5,27 +5,24 @@
 
 from __future__ import annotations
 
-import os
-
 from sanic import Request, Sanic
 from sanic.response import BaseHTTPResponse
 
 from bot.portal import portal_blueprint
-from bot.settings import Settings
+from bot.settings import get_settings
 
 
 def main() -> None:
     app = Sanic("demo_portal")
-    app.blueprint(portal_blueprint(Settings.from_env()))
+    settings = get_settings()
+    app.blueprint(portal_blueprint(settings))
 
     @app.on_response
     async def security_headers(request: Request, response: BaseHTTPResponse) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
 
-    host = os.environ.get("PORTAL_HOST", "127.0.0.1")
-    port = int(os.environ.get("PORTAL_PORT", "8001"))
-    app.run(host=host, port=port, single_process=True, motd=False, access_log=False)
+    app.run(host=settings.portal_host, port=settings.portal_port, single_process=True, motd=False, access_log=False)
 
 
 if __name__ == "__main__":

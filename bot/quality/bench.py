@@ -22,9 +22,10 @@ from typing import Any
 
 import requests
 
+from bot.constants import ROOT
 from bot.ops.ports import free_port
 from bot.ops.stack import RASA, Ports, Stack, stop_process_group, wait_for
-from bot.settings import ROOT
+from bot.settings import child_environ
 
 # Message and the reply kind it must get: a fast wrong reply (e.g. the fail-safe one) must not count as speed.
 OURS = {
@@ -136,7 +137,7 @@ def bare_bot() -> tuple[subprocess.Popen[bytes], str, float]:
         proc = subprocess.Popen(
             [str(RASA), "run", "--interface", "127.0.0.1", "--port", str(port)],
             cwd=BARE_DIR,
-            env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+            env=child_environ(RASA_TELEMETRY_ENABLED="false"),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -185,7 +186,7 @@ def main() -> int:
         cwd=ROOT,
         check=True,
         capture_output=True,
-        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+        env=child_environ(RASA_TELEMETRY_ENABLED="false"),
     )
     report["ours"]["train_s"] = round(time.monotonic() - start, 1)
     report["ratios"] = {

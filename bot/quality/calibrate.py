@@ -12,12 +12,13 @@ import sys
 
 import yaml
 
+from bot.constants import ROOT
 from bot.conversation import assistant
 from bot.encoder import get_encoder
 from bot.knowledge.loader import default_knowledge_base
 from bot.nlp.names import NameMatcher
 from bot.retrieval import Retriever
-from bot.settings import ROOT, Settings
+from bot.settings import get_settings
 
 CANDIDATES = (0.2, 0.3, 0.4, 0.45, 0.5, 0.55, 0.6)
 
@@ -28,7 +29,7 @@ def _rate(values: list[bool]) -> str:
 
 def main() -> int:
     kb = default_knowledge_base()
-    retriever = Retriever(kb, get_encoder(), Settings.from_env().cache_dir / "kb-embeddings.npz")
+    retriever = Retriever(kb, get_encoder(), get_settings().cache_dir / "kb-embeddings.npz")
     retriever.warm_up()
     names = NameMatcher(kb.names())
     scores: dict[str, dict[str, list[float]]] = {

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import statistics
 import sys
@@ -23,13 +22,13 @@ from typing import Any
 import requests
 import yaml
 
-from bot.settings import ROOT
+from bot.constants import ROOT, URGENCY_RANK
+from bot.settings import get_settings
 
 EVAL_DIR = ROOT / "tests" / "eval"
 SHARED_EXAMPLES = ROOT.parent / "shared" / "eval" / "examples.yml"
 REPORT = ROOT / "var" / "eval-report.json"
 EMERGENCY_WORDING = re.compile(r"911|emergency|poison control|988", re.IGNORECASE)
-URGENCY_RANK = {"routine": 0, "urgent": 1, "emergency": 2}
 
 
 @dataclass
@@ -204,7 +203,7 @@ def print_report(summary: dict[str, Any], results: list[Result]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("paths", nargs="*", type=Path)
-    parser.add_argument("--url", default=os.environ.get("BOT_URL", ""))
+    parser.add_argument("--url", default=get_settings().bot_url, help="a running bot (default: start one)")
     args = parser.parse_args(argv)
     paths = args.paths or default_paths()
     if args.url:

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from bot.settings import ROOT
+from bot.constants import ROOT
 
 
 def table(report: dict[str, dict[str, float]], label: str = "intent") -> str:

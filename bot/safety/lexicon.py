@@ -10,10 +10,10 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field
 
+from bot.constants import Urgency
 from bot.nlp.lexicon import (
     NEVER_FUZZY_PATH,
     OTHER_MEDICINES_PATH,
@@ -45,8 +45,6 @@ DATA_FILES: tuple[Path, ...] = (
     OTHER_MEDICINES_PATH,
     NEVER_FUZZY_PATH,
 )
-
-Urgency = Literal["emergency", "urgent", "routine"]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from typing import Literal
 
 import numpy as np
 
+from bot.constants import EMERGENCY_INTENT_CONFIDENCE, URGENCY_RANK
+from bot.constants import SAFETY_INTENT_CONFIDENCE as INTENT_CONFIDENCE
 from bot.encoder import Encoder
 from bot.knowledge.loader import MedicineSafety, default_knowledge_base
 from bot.nlp.names import NameMatcher
@@ -28,7 +30,6 @@ from bot.safety.red_flags import RedFlag, RedFlagMatcher
 
 Hotline = Literal["911", "988", "poison_control"]
 
-URGENCY_RANK: dict[str, int] = {"routine": 0, "urgent": 1, "emergency": 2}
 
 # Rasa intents (names fixed by the NLU data) -> the category they signal.
 INTENT_CATEGORIES: dict[str, str] = {
@@ -39,8 +40,6 @@ INTENT_CATEGORIES: dict[str, str] = {
     "interaction_personal": "interaction",
     "request_human": "request_human",
 }
-EMERGENCY_INTENT_CONFIDENCE = 0.8
-INTENT_CONFIDENCE = 0.7
 
 # Semantic match (bot/safety/data/exemplars.yml, all-MiniLM-L6-v2, medicine names masked): the best exemplar's
 # cosine must reach SIMILARITY and beat the closest general question by MARGIN. Calibrated by sweeping

@@ -6,20 +6,17 @@ Defaults: 127.0.0.1:8000.
 from __future__ import annotations
 
 import logging
-import os
 
 from bot.portal import portal_blueprint
-from bot.settings import Settings
+from bot.settings import get_settings
 from bot.staff.app import create_app
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    host = os.environ.get("STAFF_HOST", "127.0.0.1")
-    port = int(os.environ.get("STAFF_PORT", "8000"))
-    settings = Settings.from_env()
+    settings = get_settings()
     app = create_app(settings, run_outbox_worker=True, extra_blueprints=[portal_blueprint(settings)])
-    app.run(host=host, port=port, single_process=True, motd=False, access_log=False)
+    app.run(host=settings.staff_host, port=settings.staff_port, single_process=True, motd=False, access_log=False)
 
 
 if __name__ == "__main__":

@@ -86,7 +86,7 @@ def api_blueprint(settings: Settings) -> Blueprint:
 
     @bp.on_request
     async def require_token(request: Request) -> HTTPResponse | None:
-        if _authorized(request, settings.staff_token):
+        if _authorized(request, settings.staff_token.get_secret_value()):
             return None
         response = _error(401, "unauthorized", "A valid staff token is required.")
         response.headers["WWW-Authenticate"] = "Bearer"

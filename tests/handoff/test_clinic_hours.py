@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -19,7 +18,7 @@ LA = ZoneInfo("America/Los_Angeles")
 
 
 def make_settings(hours: str = "0-4 08:00-17:00", tz: str = "America/Los_Angeles") -> Settings:
-    return dataclasses.replace(Settings.from_env(), clinic_hours=hours, clinic_timezone=tz)
+    return Settings.from_env().replace(clinic_hours=hours, clinic_timezone=tz)
 
 
 def la(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:

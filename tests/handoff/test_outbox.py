@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import threading
@@ -88,7 +87,7 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
 
 
 def settings_for(url: str) -> Settings:
-    return dataclasses.replace(Settings.from_env(), staff_webhook_url=url)
+    return Settings.from_env().replace(staff_webhook_url=url)
 
 
 def create(store: HandoffStore, n: int, urgency: str = "urgent") -> list[Ticket]:

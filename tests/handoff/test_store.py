@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
 import multiprocessing
 import re
 import socket
@@ -199,13 +198,13 @@ def test_delete_conversation_removes_only_that_conversation(handoff_store: Hando
 
 
 def test_open_store_picks_backend_from_settings(tmp_path: Path, pg_url: str) -> None:
-    base = dataclasses.replace(Settings.from_env(), handoff_db_path=tmp_path / "a" / "b" / "h.sqlite")
-    sqlite_store = open_store(dataclasses.replace(base, database_url=""))
+    base = Settings.from_env().replace(handoff_db_path=tmp_path / "a" / "b" / "h.sqlite")
+    sqlite_store = open_store(base.replace(database_url=""))
     assert isinstance(sqlite_store, SqliteHandoffStore)
     assert (tmp_path / "a" / "b" / "h.sqlite").exists()
     with sqlite3.connect(tmp_path / "a" / "b" / "h.sqlite") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    pg_store = open_store(dataclasses.replace(base, database_url=pg_url))
+    pg_store = open_store(base.replace(database_url=pg_url))
     assert isinstance(pg_store, PostgresHandoffStore)
     ticket = make_ticket(pg_store)
     assert pg_store.get_ticket(ticket.id).id == ticket.id
@@ -239,8 +238,7 @@ def test_sqlite_store_is_safe_for_several_processes_and_threads(tmp_path: Path) 
 
 @pytest.mark.integration
 def test_postgres_down_spools_tickets_then_flush_moves_each_once(tmp_path: Path, pg_url: str) -> None:
-    settings = dataclasses.replace(
-        Settings.from_env(),
+    settings = Settings.from_env().replace(
         handoff_db_path=tmp_path / "handoff.sqlite",
         database_url=f"postgresql://postgres@127.0.0.1:{closed_port()}/test",
     )
@@ -259,7 +257,7 @@ def test_postgres_down_spools_tickets_then_flush_moves_each_once(tmp_path: Path,
     with sqlite3.connect(spool) as src, sqlite3.connect(replay) as dst:
         src.backup(dst)
 
-    up = open_store(dataclasses.replace(settings, database_url=pg_url))
+    up = open_store(settings.replace(database_url=pg_url))
     assert up.flush_spool() == 2
     assert up.flush_spool() == 0
     with sqlite3.connect(replay) as src, sqlite3.connect(spool) as dst:

@@ -6,6 +6,7 @@ import time
 import pytest
 
 from bot.ops.purge import purge_conversations
+from bot.settings import Settings
 
 
 @pytest.fixture
@@ -33,3 +34,29 @@ def test_purge_without_any_conversation_is_a_no_op(tmp_path, monkeypatch):  # no
     monkeypatch.setenv("TRACKER_DB", str(tmp_path / "none.db"))
     monkeypatch.delenv("DB_HOST", raising=False)
     assert purge_conversations(90) == 0
+
+
+def test_with_db_host_set_and_db_name_unset_the_purge_targets_the_eczema_database(monkeypatch):  # noqa: ANN001
+    import psycopg
+
+    class Refused(Exception):
+        pass
+
+    seen: dict[str, object] = {}
+
+    def connect(**kwargs: object) -> None:
+        seen.update(kwargs)
+        raise Refused
+
+    for name in ("DB_NAME", "DB_PORT", "DB_USER", "DB_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DB_HOST", "db.internal")
+    monkeypatch.setattr(psycopg, "connect", connect)
+    with pytest.raises(Refused):
+        purge_conversations(90)
+    assert seen == {"host": "db.internal", "port": 5432, "dbname": "eczema", "user": "postgres", "password": None}
+
+
+def test_purge_reads_the_settings_it_is_given(tmp_path):  # noqa: ANN001
+    settings = Settings.from_env({"TRACKER_DB": str(tmp_path / "none.db")})
+    assert purge_conversations(90, settings=settings) == 0

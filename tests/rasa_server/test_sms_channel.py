@@ -236,7 +236,7 @@ def test_long_answers_become_at_most_306_gsm7_characters_ending_in_reply_more(sm
     reply = send(sms, "labs for methotrexate?", phone) or ""
 
     assert is_gsm7(reply) and septets(reply) <= 306
-    assert reply.endswith(" Reply MORE")
+    assert reply.endswith(" Reply MORE for more.")
     assert "kind" not in reply and "Handout" not in reply
 
 

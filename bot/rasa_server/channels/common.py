@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -44,15 +43,6 @@ def clean_text(raw: object, limit: int = MAX_MESSAGE_CHARS) -> str:
     if len(text) > limit:
         raise BadText("message_too_long", f"The message is too long. Please keep it under {limit:,} characters.")
     return text
-
-
-def env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    try:
-        return float(raw) if raw else default
-    except ValueError:
-        log.warning("%s=%r is not a number; using %s", name, raw, default)
-        return default
 
 
 async def run_turn(

@@ -1,6 +1,6 @@
 """Plain GSM-7 text for SMS: conversion, length in septets, and a hard two-segment cap.
 
-Standard library only, so the knowledge-base tests (Python 3.11 venv) can use it too.
+Standard library only (and bot.constants), so the knowledge-base tests (Python 3.11 venv) can use it too.
 """
 
 from __future__ import annotations
@@ -8,14 +8,17 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from bot.constants import SMS_LIMIT, SMS_MORE
+
+__all__ = ["MORE", "SMS_LIMIT", "gsm7_fit", "is_gsm7", "septets", "to_gsm7"]
+
 # GSM 03.38 default alphabet (without ESC) and its extension table (each extension character costs 2 septets).
 BASIC = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 EXTENSION = set("^{}\\[~]|€")
-SMS_LIMIT = 306  # two concatenated segments of 153 septets
-MORE = " Reply MORE"
+MORE = SMS_MORE  # the same words as the assistant's own split (bot/conversation/sms.py)
 
 _REPLACE = {
     **dict.fromkeys("‘’‚‛′`´", "'"),
@@ -70,7 +73,7 @@ def to_gsm7(text: str) -> str:
 
 
 def gsm7_fit(text: str, limit: int = SMS_LIMIT) -> str:
-    """GSM-7 text of at most `limit` septets; a cut text ends with " Reply MORE" (last safety net)."""
+    """GSM-7 text of at most `limit` septets; a cut text ends with MORE (last safety net)."""
     clean = to_gsm7(text)
     if septets(clean) <= limit:
         return clean

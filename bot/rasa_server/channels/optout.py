@@ -9,17 +9,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
 import re
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from bot.rasa_server.settings import ChannelSettings
+
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_SQLITE = Path("var") / "sms_optout.sqlite"
 _CREATE = "CREATE TABLE IF NOT EXISTS sms_optout (number_hash TEXT PRIMARY KEY, opted_out_at TEXT NOT NULL)"
 
 
@@ -155,10 +154,12 @@ class OptOuts:
             return was_unsaved
 
 
-def backend_from_env(environ: Mapping[str, str] | None = None) -> OptOutBackend:
+def backend_from_settings(settings: ChannelSettings) -> OptOutBackend:
     """PostgreSQL when DATABASE_URL is set, else the SQLite file SMS_OPTOUT_DB (relative paths: from the repo)."""
-    env = os.environ if environ is None else environ
-    if env.get("DATABASE_URL"):
-        return PostgresOptOuts(env["DATABASE_URL"])
-    path = Path(env.get("SMS_OPTOUT_DB") or DEFAULT_SQLITE)
-    return SqliteOptOuts(path if path.is_absolute() else ROOT / path)
+    if settings.database_url:
+        return PostgresOptOuts(settings.database_url)
+    return SqliteOptOuts(settings.sms_optout_db)
+
+
+def backend_from_env(environ: Mapping[str, str] | None = None) -> OptOutBackend:
+    return backend_from_settings(ChannelSettings.from_env(environ))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Mapping
 from typing import Any
 
 from rasa.core.channels.rest import RestInput
@@ -11,17 +11,18 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.constants import DEFAULT_CLINIC_PHONE
 from bot.rasa_server import action_check
 from bot.rasa_server.channels.common import (
     BadText,
     OnNewMessage,
     clean_text,
-    env_float,
     fallback_messages,
     finish_turn,
     has_reply,
     run_turn,
 )
+from bot.rasa_server.settings import ChannelSettings
 
 
 def _error(status: int, code: str, message: str) -> HTTPResponse:
@@ -42,9 +43,14 @@ def parse_body(raw: bytes) -> dict[str, Any]:
 
 
 class SafeRestInput(RestInput):
-    def __init__(self) -> None:
-        self.clinic_phone = os.environ.get("CLINIC_PHONE", "555-0100")
-        self.turn_timeout = env_float("REST_TURN_TIMEOUT", 30.0)
+    def __init__(self, clinic_phone: str = DEFAULT_CLINIC_PHONE, turn_timeout: float = 30.0) -> None:
+        self.clinic_phone = clinic_phone
+        self.turn_timeout = turn_timeout
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SafeRestInput:
+        settings = ChannelSettings.from_env(environ)
+        return cls(settings.clinic_phone, settings.rest_turn_timeout)
 
     @classmethod
     def name(cls) -> str:
@@ -53,7 +59,7 @@ class SafeRestInput(RestInput):
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> SafeRestInput:
         action_check.install()  # every profile serves this channel, so its start-up is the hook
-        return cls()
+        return cls.from_env()
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         webhook = Blueprint("safe_rest_webhook", __name__)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,17 +24,18 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from bot.constants import DEFAULT_CLINIC_PHONE, SMS_MAX_CHOICES
 from bot.rasa_server.channels.common import (
     BadText,
     OnNewMessage,
     clean_text,
-    env_float,
     fallback_text,
     finish_turn,
     run_turn,
 )
 from bot.rasa_server.channels.gsm7 import SMS_LIMIT, gsm7_fit, is_gsm7
-from bot.rasa_server.channels.optout import OptOutBackend, OptOuts, backend_from_env
+from bot.rasa_server.channels.optout import OptOutBackend, OptOuts, backend_from_settings
+from bot.rasa_server.settings import DEFAULT_PROGRAM, ChannelSettings
 
 __all__ = ["SmsInput", "gsm7_fit", "is_gsm7", "render_sms", "keyword"]
 
@@ -44,9 +44,8 @@ log = logging.getLogger(__name__)
 STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 START_WORDS = frozenset({"START", "UNSTOP", "YES"})  # YES only resubscribes a number that opted out
 HELP_WORDS = frozenset({"HELP", "INFO"})
-MAX_CHOICES = 9  # digits 1-9
+MAX_CHOICES = SMS_MAX_CHOICES  # the same numbers the assistant maps back
 MAX_SMS_IN = 1600  # Twilio's limit for one incoming message
-DEFAULT_PROGRAM = "Eczema clinic medicine info"
 _KEYWORD = re.compile(r"\W*([A-Za-z]+)\W*", re.ASCII)
 
 
@@ -93,15 +92,15 @@ class SmsInput(InputChannel):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SmsInput:
-        env = os.environ if environ is None else environ
+        settings = ChannelSettings.from_env(environ)
         return cls(
-            auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
-            id_secret=env.get("SMS_ID_SECRET", ""),
-            public_url=env.get("SMS_PUBLIC_URL", ""),
-            program_name=env.get("SMS_PROGRAM_NAME", "") or DEFAULT_PROGRAM,
-            clinic_phone=env.get("CLINIC_PHONE", "") or "555-0100",
-            turn_timeout=env_float("SMS_TURN_TIMEOUT", 12.0),
-            optouts=backend_from_env(env),
+            auth_token=settings.twilio_auth_token,
+            id_secret=settings.sms_id_secret,
+            public_url=settings.sms_public_url,
+            program_name=settings.sms_program_name,
+            clinic_phone=settings.clinic_phone,
+            turn_timeout=settings.sms_turn_timeout,
+            optouts=backend_from_settings(settings),
         )
 
     def __init__(
@@ -112,7 +111,7 @@ class SmsInput(InputChannel):
         id_secret: str = "",
         public_url: str = "",
         program_name: str = DEFAULT_PROGRAM,
-        clinic_phone: str = "555-0100",
+        clinic_phone: str = DEFAULT_CLINIC_PHONE,
         turn_timeout: float = 12.0,
     ) -> None:
         self.auth_token = auth_token

@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import re
 import secrets
 import time
@@ -29,22 +28,22 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.constants import DEFAULT_CLINIC_PHONE
 from bot.rasa_server.channels.common import (
     BadText,
     OnNewMessage,
     clean_text,
-    env_float,
     fallback_messages,
     fallback_text,
     finish_turn,
     has_reply,
     run_turn,
 )
+from bot.rasa_server.settings import DEFAULT_ORIGINS, ChannelSettings
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
-DEFAULT_ORIGINS = ("http://127.0.0.1:8000",)
 _SUB = re.compile(r"[A-Za-z0-9._:@|-]{1,128}", re.ASCII)
 _SID = re.compile(r"[A-Za-z0-9_-]{16,64}", re.ASCII)
 _IAT = re.compile(r"[0-9]{1,12}", re.ASCII)
@@ -144,10 +143,6 @@ def public_message(message: Mapping[str, Any]) -> dict[str, Any] | None:
     return out or None
 
 
-def _origins(raw: str) -> tuple[str, ...]:
-    return tuple(o.rstrip("/") for o in re.split(r"[\s,]+", raw) if o)
-
-
 class WebInput(InputChannel):
     """Input channel for the portal widget (see the module docstring for the protocol)."""
 
@@ -162,15 +157,14 @@ class WebInput(InputChannel):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WebInput:
-        env = os.environ if environ is None else environ
-        session_secret = env.get("WEB_SESSION_SECRET", "")
+        settings = ChannelSettings.from_env(environ)
         return cls(
-            jwt_secret=env.get("WEB_JWT_SECRET", ""),
-            session_key=session_secret.encode() if session_secret else None,
-            allowed_origins=_origins(env.get("WEB_ALLOWED_ORIGINS", "")) or DEFAULT_ORIGINS,
-            clinic_phone=env.get("CLINIC_PHONE", "") or "555-0100",
-            turn_timeout=env_float("WEB_TURN_TIMEOUT", 30.0),
-            session_ttl=env_float("WEB_SESSION_TTL", 86400.0),
+            jwt_secret=settings.web_jwt_secret,
+            session_key=settings.web_session_secret.encode() if settings.web_session_secret else None,
+            allowed_origins=settings.web_allowed_origins,
+            clinic_phone=settings.clinic_phone,
+            turn_timeout=settings.web_turn_timeout,
+            session_ttl=settings.web_session_ttl,
         )
 
     def __init__(
@@ -179,7 +173,7 @@ class WebInput(InputChannel):
         jwt_secret: str = "",
         session_key: bytes | None = None,
         allowed_origins: Iterable[str] = DEFAULT_ORIGINS,
-        clinic_phone: str = "555-0100",
+        clinic_phone: str = DEFAULT_CLINIC_PHONE,
         turn_timeout: float = 30.0,
         session_ttl: float = 86400.0,
         clock: Callable[[], float] = time.time,
