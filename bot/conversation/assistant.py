@@ -54,7 +54,7 @@ INTENT_CONFIDENCE = 0.6
 # Retrieval score needed to answer without a confident intent; calibrated on tests/eval by `make calibrate`
 # (docs/calibration.md).
 RETRIEVAL_THRESHOLD = 0.5
-# Within one named medicine (names removed from the question) scores are lower; the medicine is already right.
+# Within one named medicine the medicine is already right, so a lower score will do (docs/calibration.md).
 DRUG_THRESHOLD = 0.3
 # How much better a medicine's fact must score than the threshold to override a general-topic intent.
 GENERAL_MARGIN = 0.1

@@ -9,7 +9,8 @@ the entity extractor (config.yml) and reads its `drug` entities.
 Features per message, with each medicine name replaced by MASK: the all-MiniLM-L6-v2 embedding (the ONNX export of
 bot.encoder, carried in the trained model) weighted by EMBEDDING_WEIGHT, plus tf-idf of word 1-2-grams and
 character 2-4-grams. The names masked are the `drug` entities: annotated in training, found by the entity
-extractor that runs before this component at run time.
+extractor that runs before this component at run time. The embedding of each message is handed on in the parse
+data (EMBEDDING), so the action server need not encode the same masked text again.
 """
 
 from __future__ import annotations
