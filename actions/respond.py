@@ -8,8 +8,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.conversation.assistant import Turn
+from bot.conversation.reading import Embedding
 from bot.conversation.service import get_assistant
+from bot.conversation.types import Turn
 
 
 def turn_from_tracker(tracker: Tracker) -> Turn:
@@ -40,6 +41,7 @@ def turn_from_tracker(tracker: Tracker) -> Turn:
         slot_more=tracker.get_slot("sms_more"),
         slot_choices=tuple(tracker.get_slot("choices") or ()),
         slot_pending_erase=bool(tracker.get_slot("pending_erase")),
+        embedding=Embedding.from_parse_data(message.get("embedding")),
     )
 
 

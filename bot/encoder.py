@@ -8,6 +8,7 @@ export DIR` exports it for the Rasa server's intent classifier (the Makefile doe
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import os
@@ -101,23 +102,43 @@ def export_onnx(directory: Path) -> None:
         os.replace(onnx_path, directory / MODEL_FILE)  # last: its presence means the export is complete
 
 
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
 def onnx_dir(cache_dir: Path) -> Path:
     """The cached export for the installed weights (a new package version gets a new directory)."""
-    digest = hashlib.sha256()
-    with open(model_path() / "model.safetensors", "rb") as weights:
-        for block in iter(lambda: weights.read(1 << 20), b""):
-            digest.update(block)
-    return cache_dir / f"minilm-{digest.hexdigest()[:16]}"
+    return cache_dir / f"minilm-{_digest(model_path() / 'model.safetensors')}"
+
+
+def pack_vector(vector: np.ndarray) -> str:
+    """A vector as base64 of little-endian float32 (2 KB for 384 dimensions; exact, unlike decimals)."""
+    return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode("ascii")
+
+
+def unpack_vector(data: str) -> np.ndarray:
+    vector = np.frombuffer(base64.b64decode(data, validate=True), dtype="<f4").astype(np.float32)
+    if vector.shape != (DIMENSIONS,):
+        raise ValueError(f"expected {DIMENSIONS} floats, got {vector.size}")
+    return vector
 
 
 class OnnxEncoder:
     """all-MiniLM-L6-v2 with ONNX Runtime and the model's own fast tokenizer, from an export directory.
-    Needs only onnxruntime, tokenizers and numpy, so the Rasa server (bot/rasa_server) uses it too."""
+    Needs only onnxruntime, tokenizers and numpy, so the Rasa server (bot/rasa_server) uses it too.
+
+    ``version`` names the exported graph (a digest of model.onnx): the Rasa server's copy and the action server's
+    export of the same weights are the same file, so a vector one sends the other can use."""
 
     def __init__(self, directory: Path, threads: int = 1) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
+        self.version = _digest(directory / MODEL_FILE)
         self._tokenizer = Tokenizer.from_file(str(directory / TOKENIZER_FILE))
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.enable_padding()

@@ -10,11 +10,15 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bot.encoder import Encoder
 from bot.knowledge.loader import FactRef, KnowledgeBase
+
+if TYPE_CHECKING:
+    from bot.conversation.reading import Vectors
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +92,15 @@ class Retriever:
         self._matrix = self.cache.embed(self.encoder, texts)
         self._owners = owners
 
-    def search(self, question: str, drugs: Sequence[str] = (), top_k: int = 3) -> list[Hit]:
-        """Best facts for the question, one hit per fact, highest score first."""
+    def search(
+        self, question: str, drugs: Sequence[str] = (), top_k: int = 3, vectors: Vectors | None = None
+    ) -> list[Hit]:
+        """Best facts for the question, one hit per fact, highest score first. ``vectors`` (the turn's) encodes
+        each question once per turn."""
         if not self._owners:
             self.warm_up()
-        scores = rank(self.encoder.encode([question])[0], self._matrix)
+        query = vectors.get(self.encoder, question) if vectors is not None else self.encoder.encode([question])[0]
+        scores = rank(query, self._matrix)
         best: dict[str, Hit] = {}
         for ref, score in zip(self._owners, scores, strict=False):
             if drugs and ref.drug.id not in drugs:

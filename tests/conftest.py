@@ -35,8 +35,8 @@ class KeywordScreen:
     def __init__(self, triggers: dict[str, FakeVerdict] | None = None) -> None:
         self.triggers = triggers or {}
 
-    def screen(self, text, *, intent, confidence, drugs, context_drug=None):  # noqa: ANN001
-        return next((v for word, v in self.triggers.items() if word in text.lower()), None)
+    def screen(self, reading, *, intent, confidence, drugs, context_drug=None):  # noqa: ANN001
+        return next((v for word, v in self.triggers.items() if word in reading.text.lower()), None)
 
 
 @dataclass

@@ -9,14 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
 
 from bot.constants import ANSWER_INTENT_CONFIDENCE as INTENT_CONFIDENCE
 from bot.constants import URGENCY_RANK
 from bot.conversation import answers, replies, sms
 from bot.conversation.answers import Answer, display_name
+from bot.conversation.reading import Reading, read
+from bot.conversation.types import NameFinder, Reply, Screen, Searcher, Ticket, TicketStore, Turn, Verdict
 from bot.conversation.understanding import (
     CHITCHAT_INTENTS,
     DEFAULT_GENERAL_TOPIC,
@@ -24,12 +26,15 @@ from bot.conversation.understanding import (
     TOPIC_INTENTS,
     asks_for_a_list,
     general_topic_in_text,
+    has_content,
+    only_names,
     sounds_like_comparison,
-    topics_in_text,
+    topic_alternatives,
     uncovered_subject,
     which_question,
+    yes_or_no,
 )
-from bot.knowledge.loader import FactRef, KnowledgeBase
+from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.schema import GENERAL
 from bot.settings import Settings
 
@@ -48,116 +53,13 @@ RERANK_FLOOR = 0.2
 # Retrieval score needed to answer without a confident intent; calibrated on tests/eval by `make calibrate`
 # (docs/calibration.md).
 RETRIEVAL_THRESHOLD = 0.5
-# Within one named medicine (names removed from the question) scores are lower; the medicine is already right.
+# Within one named medicine the medicine is already right, so a lower score will do (docs/calibration.md).
 DRUG_THRESHOLD = 0.3
 # How much better a medicine's fact must score than the threshold to override a general-topic intent.
 GENERAL_MARGIN = 0.1
 # A general-topic intent needs a general fact at least this close (off-topic questions score below 0.2, real
 # general questions above 0.6 on the evaluation set) unless the wording names the topic.
 GENERAL_FLOOR = 0.4
-
-
-# --- the small interfaces the assistant depends on -------------------------------------------------------
-
-
-class Mention(Protocol):
-    @property
-    def drug_id(self) -> str: ...
-    @property
-    def surface(self) -> str: ...
-
-
-class NameFinder(Protocol):
-    def find(self, text: str) -> Sequence[Mention]: ...
-
-
-class Verdict(Protocol):
-    @property
-    def category(self) -> str: ...
-    @property
-    def urgency(self) -> str: ...
-    @property
-    def reason(self) -> str: ...
-    @property
-    def hotline(self) -> str | None: ...
-
-
-class Screen(Protocol):
-    def screen(
-        self, text: str, *, intent: str | None, confidence: float, drugs: Sequence[str], context_drug: str | None = None
-    ) -> Verdict | None: ...
-
-
-class Ticket(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def urgency(self) -> str: ...
-
-
-class TicketStore(Protocol):
-    def create_ticket(
-        self,
-        conversation_id: str,
-        channel: str,
-        urgency: str,
-        reason: str,
-        message: str,
-        transcript: list[dict[str, str]],
-    ) -> Ticket: ...
-
-    def add_message(self, ticket_id: str, text: str) -> None: ...
-
-    def open_ticket_for(self, conversation_id: str) -> Ticket | None: ...
-
-
-class Hit(Protocol):
-    @property
-    def score(self) -> float: ...
-    @property
-    def ref(self) -> FactRef: ...
-
-
-class Searcher(Protocol):
-    def search(self, question: str, drugs: Sequence[str] = (), top_k: int = 3) -> Sequence[Hit]: ...
-
-
-# --- input and output ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Turn:
-    """What the assistant needs to know about one user message and the conversation so far."""
-
-    text: str
-    conversation_id: str = "anonymous"
-    channel: str = "rest"
-    intent: str | None = None
-    confidence: float = 0.0
-    entity_drugs: tuple[str, ...] = ()
-    slot_drug: str | None = None
-    slot_topic: str | None = None
-    slot_ticket: str | None = None
-    first_turn: bool = False
-    transcript: tuple[dict[str, str], ...] = ()
-    slot_more: str | None = None  # SMS: the rest of the last answer, sent on "MORE"
-    slot_choices: tuple[str, ...] = ()  # SMS: payloads of the numbered choices last offered
-    slot_pending_erase: bool = False  # the bot asked "delete this conversation?"
-
-
-@dataclass
-class Reply:
-    """Texts to send, the custom message of the reply contract, buttons and slot updates."""
-
-    kind: str
-    texts: list[str]
-    data: dict[str, Any] = field(default_factory=dict)
-    buttons: list[dict[str, str]] = field(default_factory=list)
-    slots: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def custom(self) -> dict[str, Any]:
-        return {"kind": self.kind, **self.data}
 
 
 # --- the assistant ----------------------------------------------------------------------------------------------
@@ -239,13 +141,12 @@ class Assistant:
             return Reply("chitchat", [self._say("empty", turn)])
         if len(text) > MAX_INPUT_CHARS:
             return Reply("abstain", [self._say("too_long", turn)])
-        mentions = [] if is_payload else list(self.names.find(text))
-        known = _unique([m.drug_id for m in mentions if m.drug_id in self.kb.drugs])
-        unknown = [m.surface for m in mentions if m.drug_id.startswith("unknown:")]
+        reading = read(text, None if is_payload else self.names, turn.embedding)
+        known = [d for d in reading.known if d in self.kb.drugs]
         drugs = known or [d for d in turn.entity_drugs if d in self.kb.drugs and d != GENERAL]
 
         if turn.slot_pending_erase:
-            answer = _yes_or_no(text, turn.intent)
+            answer = yes_or_no(text, turn.intent)
             if answer is not None:
                 name = "erased" if answer else "erase_cancelled"
                 return Reply(name if answer else "chitchat", [self._say(name, turn)], slots={"pending_erase": False})
@@ -257,11 +158,11 @@ class Assistant:
         ticket = self._open_ticket(turn)
         if not is_payload:
             verdict = self.safety.screen(
-                text, intent=turn.intent, confidence=turn.confidence, drugs=drugs, context_drug=turn.slot_drug
+                reading, intent=turn.intent, confidence=turn.confidence, drugs=drugs, context_drug=turn.slot_drug
             )
             if verdict is not None:
                 return self._handoff(turn, text, verdict, ticket)
-        reply = self._answer(turn, text, drugs, unknown)
+        reply = self._answer(self._question(turn, reading, drugs))
         if ticket is not None:
             self._follow_up(ticket, text)
             reply.texts.append(self._say("handoff_reminder", turn))
@@ -313,70 +214,103 @@ class Assistant:
 
     # Answers -------------------------------------------------------------------------------------------------
 
-    def _answer(self, turn: Turn, text: str, drugs: list[str], unknown: list[str]) -> Reply:
+    def _question(self, turn: Turn, reading: Reading, drugs: list[str]) -> _Question:
         intent = turn.intent if turn.confidence >= INTENT_CONFIDENCE else None
-        if intent in CHITCHAT_INTENTS and not drugs:
-            return Reply("chitchat", [self._say(CHITCHAT_INTENTS[intent], turn)])
-        if intent == "out_of_scope" and not drugs:
-            return self._abstain(turn, "out_of_scope")
-        if unknown:
-            # Never answer about a medicine the knowledge base doesn't cover, nor how it relates to one it does.
-            return self._abstain(turn, "unknown_medicine", medicine=unknown[0])
-        subject = uncovered_subject(text)
-        if subject:
-            return self._abstain(turn, "not_covered", subject=subject)
+        named = [topic_alternatives(t) for t in reading.topics]
+        topics = self._topics(intent, named, turn)
+        drug = drugs[0] if drugs else turn.slot_drug if (topics or intent == "inform_drug") else None
+        return _Question(turn, reading, intent, drugs, bool(named), topics, drug if drug in self.kb.drugs else None)
 
-        wording = self._without_names(text)
+    def _answer(self, q: _Question) -> Reply:
+        """The first step with a reply answers; the order is the policy."""
+        steps = (
+            self._small_talk,
+            self._unknown_medicine,
+            self._uncovered_subject,
+            self._which,
+            self._general_question,
+            self._comparison,
+            self._topic_answer,
+            self._within_medicine,
+            self._clarify_bare_topic,
+            self._from_retrieval,
+        )
+        for step in steps:
+            reply = step(q)
+            if reply is not None:
+                return reply
+        return self._clarify(q.turn, q.topics[0][0]) if q.topics else self._abstain(q.turn, "abstain")
+
+    def _small_talk(self, q: _Question) -> Reply | None:
+        if q.drugs:
+            return None
+        if q.intent in CHITCHAT_INTENTS:
+            return Reply("chitchat", [self._say(CHITCHAT_INTENTS[q.intent], q.turn)])
+        if q.intent == "out_of_scope":
+            return self._abstain(q.turn, "out_of_scope")
+        return None
+
+    def _unknown_medicine(self, q: _Question) -> Reply | None:
+        """Never answer about a medicine the knowledge base doesn't cover, nor how it relates to one it does."""
+        unknown = q.reading.unknown
+        return self._abstain(q.turn, "unknown_medicine", medicine=unknown[0].surface) if unknown else None
+
+    def _uncovered_subject(self, q: _Question) -> Reply | None:
+        subject = uncovered_subject(q.reading.text)
+        return self._abstain(q.turn, "not_covered", subject=subject) if subject else None
+
+    def _which(self, q: _Question) -> Reply | None:
+        """ "Which medicines are pills?": answered from the medicines' attributes."""
+        wording = q.reading.wording
         attribute = which_question(wording)
-        if attribute and not drugs and (turn.intent == "ask_which" or asks_for_a_list(wording)):
+        if attribute and not q.drugs and (q.turn.intent == "ask_which" or asks_for_a_list(wording)):
             found = answers.which(self.kb, attribute)
             if found:
                 return self._reply_answer(found)
-        if intent == GENERAL_INTENT and not drugs:
-            return self._general(turn, text, wording)
+        return None
 
-        named = [_alternatives(t) for t in topics_in_text(wording)]
-        topics = self._topics(intent, named, turn)
-        if len(drugs) >= 2 and (intent == "ask_compare" or sounds_like_comparison(wording)):
-            found = answers.compare(self.kb, drugs[:3], [t for group in topics for t in group] or ["what_is"])
-            if found:
-                return self._reply_answer(found)
-        drug = drugs[0] if drugs else turn.slot_drug if (topics or intent == "inform_drug") else None
-        if drug not in self.kb.drugs:
-            drug = None
+    def _general_question(self, q: _Question) -> Reply | None:
+        return self._general(q) if q.intent == GENERAL_INTENT and not q.drugs else None
 
-        if drug and topics:
-            if not named and intent in TOPIC_INTENTS:
-                topics = self._rerank(wording, drug, topics)
-            found = answers.topic_answer(self.kb, drug, topics)
-            if found:
-                return self._reply_answer(found)
-            label = answers.TOPIC_LABELS.get(topics[0][0], "that")
-            reply = self._abstain(turn, "no_fact", topic=label, medicine=display_name(self.kb.drugs[drug]))
-            reply.slots["drug"] = drug
-            return reply
-        if drug:
-            hit = None if _only_names(wording) else self._retrieve(wording, [drug], DRUG_THRESHOLD)
-            found = hit or answers.topic_answer(self.kb, drug, [("what_is",)])
-            if found:
-                return self._reply_answer(found)
-        if topics and not _has_content(wording):
-            return self._clarify(turn, topics[0][0])
-        hit = self._retrieve(text, [], RETRIEVAL_THRESHOLD)
-        if hit is not None:
-            return self._reply_answer(hit)
-        if topics:
-            return self._clarify(turn, topics[0][0])
-        return self._abstain(turn, "abstain")
+    def _comparison(self, q: _Question) -> Reply | None:
+        if len(q.drugs) < 2 or not (q.intent == "ask_compare" or sounds_like_comparison(q.reading.wording)):
+            return None
+        found = answers.compare(self.kb, q.drugs[:3], [t for group in q.topics for t in group] or ["what_is"])
+        return self._reply_answer(found) if found else None
+
+    def _topic_answer(self, q: _Question) -> Reply | None:
+        """A medicine and a topic: that fact, or an honest "no information on that topic"."""
+        if not (q.drug and q.topics):
+            return None
+        topics = q.topics
+        if not q.topics_named and q.intent in TOPIC_INTENTS:
+            topics = self._rerank(q, q.drug, topics)
+        found = answers.topic_answer(self.kb, q.drug, topics)
+        if found:
+            return self._reply_answer(found)
+        label = answers.TOPIC_LABELS.get(topics[0][0], "that")
+        reply = self._abstain(q.turn, "no_fact", topic=label, medicine=display_name(self.kb.drugs[q.drug]))
+        reply.slots["drug"] = q.drug
+        return reply
+
+    def _within_medicine(self, q: _Question) -> Reply | None:
+        """A medicine without a topic: the closest of its facts, else what it is."""
+        if not q.drug:
+            return None
+        hit = None if only_names(q.reading.wording) else self._retrieve(q, [q.drug], DRUG_THRESHOLD)
+        found = hit or answers.topic_answer(self.kb, q.drug, [("what_is",)])
+        return self._reply_answer(found) if found else None
+
+    def _clarify_bare_topic(self, q: _Question) -> Reply | None:
+        """ "What are the side effects?" with no medicine: ask which one."""
+        return self._clarify(q.turn, q.topics[0][0]) if q.topics and not has_content(q.reading.wording) else None
+
+    def _from_retrieval(self, q: _Question) -> Reply | None:
+        hit = self._retrieve(q, [], RETRIEVAL_THRESHOLD)
+        return self._reply_answer(hit) if hit is not None else None
 
     def _abstain(self, turn: Turn, reason: str, **values: str) -> Reply:
         return Reply("abstain", [self._say(reason, turn, **values)], {"reason": reason})
-
-    def _without_names(self, text: str) -> str:
-        """The text with medicine names blanked, so a name like "JAK pills" is not read as a topic word."""
-        for mention in self.names.find(text):
-            text = text.replace(mention.surface, " ")
-        return " ".join(text.split())
 
     def _topics(self, intent: str | None, named: list[tuple[str, ...]], turn: Turn) -> list[tuple[str, ...]]:
         """Wanted topics, each as alternatives: named in the text, else from the intent, else carried over."""
@@ -384,14 +318,14 @@ class Assistant:
         if from_intent and from_intent not in named and len(named) < 2:
             named = [from_intent, *named]
         if not named and intent == "inform_drug" and turn.slot_topic:
-            return [_alternatives(turn.slot_topic)]
+            return [topic_alternatives(turn.slot_topic)]
         return named
 
-    def _rerank(self, text: str, drug: str, topics: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    def _rerank(self, q: _Question, drug: str, topics: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
         """Check the intent's topic against retrieval within the medicine; a clearly better fact wins."""
         if self.retriever is None:
             return topics
-        hits = self.retriever.search(text, drugs=[drug], top_k=20)
+        hits = self.retriever.search(q.reading.masked, drugs=[drug], top_k=20, vectors=q.reading.vectors)
         if not hits:
             return topics
         picked = max((h.score for h in hits if h.ref.fact.topic in topics[0]), default=0.0)
@@ -400,30 +334,31 @@ class Assistant:
             return [(best.ref.fact.topic,)]
         return topics
 
-    def _general(self, turn: Turn, text: str, wording: str) -> Reply:
+    def _general(self, q: _Question) -> Reply:
         """A general-topic answer: the topic named in the wording, else the closest general fact; a clearly
         better fact about one medicine wins over both."""
-        hits = self.retriever.search(text, top_k=1) if self.retriever else []
+        text, vectors = q.reading.masked, q.reading.vectors
+        hits = self.retriever.search(text, top_k=1, vectors=vectors) if self.retriever else []
         if hits and hits[0].ref.drug.id != GENERAL and hits[0].score >= RETRIEVAL_THRESHOLD + GENERAL_MARGIN:
             ref = hits[0].ref
             found = answers.topic_answer(self.kb, ref.drug.id, [(ref.fact.topic,)])
             if found:
                 return self._reply_answer(found)
-        topic = general_topic_in_text(wording)
+        topic = general_topic_in_text(q.reading.wording)
         if topic is None and self.retriever is not None:
-            general = self.retriever.search(text, drugs=[GENERAL], top_k=1)
+            general = self.retriever.search(text, drugs=[GENERAL], top_k=1, vectors=vectors)
             if not general or general[0].score < GENERAL_FLOOR:
-                return self._abstain(turn, "abstain")  # the classifier's "general" guess has nothing behind it
+                return self._abstain(q.turn, "abstain")  # the classifier's "general" guess has nothing behind it
             topic = general[0].ref.fact.topic
         found = answers.topic_answer(self.kb, GENERAL, [(topic or DEFAULT_GENERAL_TOPIC,)])
         if found is None:
             raise LookupError(f"general topic {topic} has no fact")
         return self._reply_answer(found)
 
-    def _retrieve(self, text: str, drugs: list[str], threshold: float) -> Answer | None:
+    def _retrieve(self, q: _Question, drugs: list[str], threshold: float) -> Answer | None:
         if self.retriever is None:
             return None
-        hits = self.retriever.search(text, drugs=drugs, top_k=1)
+        hits = self.retriever.search(q.reading.masked, drugs=drugs, top_k=1, vectors=q.reading.vectors)
         if not hits or hits[0].score < threshold:
             return None
         ref = hits[0].ref
@@ -447,47 +382,15 @@ class Assistant:
         return Reply("answer", list(found.texts), data, slots=slots)
 
 
-_YES = re.compile(r"^(?:y|yes|yeah|yep|ok|okay|sure|confirm|delete|delete it|yes,? delete( it)?)[.!]*$", re.I)
-_NO = re.compile(r"^(?:n|no|nope|cancel|keep( it)?|no,? keep it|don'?t)[.!]*$", re.I)
+@dataclass(frozen=True)
+class _Question:
+    """What the answer steps know about the message: the turn, its reading, the trusted intent, the medicines
+    named (or carried by the NLU), the wanted topics and the medicine the answer is about."""
 
-
-def _yes_or_no(text: str, intent: str | None) -> bool | None:
-    """The answer to a yes/no question, or None when the message is about something else."""
-    if _YES.match(text) or intent == "affirm":
-        return True
-    if _NO.match(text) or intent == "deny":
-        return False
-    return None
-
-
-def _alternatives(topic: str) -> tuple[str, ...]:
-    """A topic with the fallbacks its intent allows (side effects -> boxed warnings)."""
-    return next((alts for alts in TOPIC_INTENTS.values() if alts[0] == topic), (topic,))
-
-
-def _unique(items: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(items))
-
-
-# Words that carry no subject of their own in this domain; what is left after them and the topic words
-# decides whether a topic-only question ("what are the side effects?") needs a clarifying question.
-_FILLER = frozenset(
-    "a an and any are be can could do does eczema for from have how i is it its it's me my of on or should "
-    "tell the them there these they this to what when which who why will with you your about take taking "
-    "work works working long fast often given there's".split()
-)
-
-
-def _has_content(text: str) -> bool:
-    words = [w.strip("?.!,'\"") for w in text.lower().split()]
-    return any(w and w not in _FILLER and not _is_topic_word(w) for w in words)
-
-
-def _is_topic_word(word: str) -> bool:
-    return bool(topics_in_text(word)) or word in {"side", "effects", "effect", "labs", "lab", "blood", "tests", "test"}
-
-
-def _only_names(wording: str) -> bool:
-    """True when, names aside, the message is only filler ("methotrexate?", "what about MTX")."""
-    words = [w.strip("?.!,") for w in wording.lower().split()]
-    return all(w in _FILLER for w in words if w)
+    turn: Turn
+    reading: Reading
+    intent: str | None  # None below INTENT_CONFIDENCE
+    drugs: list[str]
+    topics_named: bool  # the wording names a topic (the intent's topic is then not reranked)
+    topics: list[tuple[str, ...]]
+    drug: str | None

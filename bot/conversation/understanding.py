@@ -134,3 +134,46 @@ def asks_for_a_list(text: str) -> bool:
 def uncovered_subject(text: str) -> str | None:
     """The uncovered subject the text asks about, or None."""
     return next((subject for subject, p in wording().uncovered.items() if p.search(text)), None)
+
+
+_YES = re.compile(r"^(?:y|yes|yeah|yep|ok|okay|sure|confirm|delete|delete it|yes,? delete( it)?)[.!]*$", re.I)
+_NO = re.compile(r"^(?:n|no|nope|cancel|keep( it)?|no,? keep it|don'?t)[.!]*$", re.I)
+
+
+def yes_or_no(text: str, intent: str | None) -> bool | None:
+    """The answer to a yes/no question, or None when the message is about something else."""
+    if _YES.match(text) or intent == "affirm":
+        return True
+    if _NO.match(text) or intent == "deny":
+        return False
+    return None
+
+
+def topic_alternatives(topic: str) -> tuple[str, ...]:
+    """A topic with the fallbacks its intent allows (side effects -> boxed warnings)."""
+    return next((alts for alts in TOPIC_INTENTS.values() if alts[0] == topic), (topic,))
+
+
+# Words that carry no subject of their own in this domain; what is left after them and the topic words
+# decides whether a topic-only question ("what are the side effects?") needs a clarifying question.
+_FILLER = frozenset(
+    "a an and any are be can could do does eczema for from have how i is it its it's me my of on or should "
+    "tell the them there these they this to what when which who why will with you your about take taking "
+    "work works working long fast often given there's".split()
+)
+
+
+def has_content(text: str) -> bool:
+    """True when the text says more than filler and topic words ("what are the side effects?" does not)."""
+    words = [w.strip("?.!,'\"") for w in text.lower().split()]
+    return any(w and w not in _FILLER and not _is_topic_word(w) for w in words)
+
+
+def _is_topic_word(word: str) -> bool:
+    return bool(topics_in_text(word)) or word in {"side", "effects", "effect", "labs", "lab", "blood", "tests", "test"}
+
+
+def only_names(wording: str) -> bool:
+    """True when, names aside, the message is only filler ("methotrexate?", "what about MTX")."""
+    words = [w.strip("?.!,") for w in wording.lower().split()]
+    return all(w in _FILLER for w in words if w)

@@ -84,19 +84,9 @@ class NameMatcher:
                     {"LOWER": {"FUZZY": t}} if len(t) >= fuzzy_from and t.isalpha() else {"LOWER": t} for t in tokens
                 ]
                 self._fuzzy.add(key, [pattern])
-        # One turn looks up the same text several times (assistant, safety screen, masking); keep the last.
-        self._last: tuple[str, tuple[Mention, ...]] = ("", ())
 
     def find(self, text: str) -> list[Mention]:
         """Medicine mentions ordered by position; overlapping matches resolve to exact, then longest."""
-        last_text, last_mentions = self._last
-        if text == last_text:
-            return list(last_mentions)
-        mentions = self._find(text)
-        self._last = (text, tuple(mentions))
-        return mentions
-
-    def _find(self, text: str) -> list[Mention]:
         doc = self._nlp.make_doc(text)
         strings = self._nlp.vocab.strings
         exact = [(strings[k], s, e) for k, s, e in self._exact(doc)]

@@ -1,8 +1,8 @@
 """Calibrates the retrieval thresholds on the project's evaluation set; writes docs/calibration.md.
 
 For each single-turn case of tests/eval/*.yml that should be answered, the score of the best fact that satisfies the
-case's regexes (the right fact); for each case that must not be answered, the best score of any fact. Within a named
-medicine the medicine's names are removed from the question first, as the assistant does. `make calibrate`.
+case's regexes (the right fact); for each case that must not be answered, the best score of any fact. The question
+is the turn's masked text (medicine names replaced by "medicine"), as the assistant retrieves with. `make calibrate`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import yaml
 
 from bot.constants import ROOT
 from bot.conversation import assistant
+from bot.conversation.reading import read
 from bot.encoder import get_encoder
 from bot.knowledge.loader import default_knowledge_base
 from bot.nlp.names import NameMatcher
@@ -40,14 +41,11 @@ def main() -> int:
         for case in yaml.safe_load(path.read_text()):
             if len(case["turns"]) != 1 or case["expect"] == "handoff":
                 continue
-            text = case["turns"][0]
-            mentions = names.find(text)
-            if any(m.drug_id.startswith("unknown:") for m in mentions):
+            reading = read(" ".join(case["turns"][0].split()), names)
+            if reading.unknown:
                 continue
-            drugs = [m.drug_id for m in mentions if m.drug_id in kb.drugs][:1]
-            for m in mentions:
-                text = text.replace(m.surface, " ")
-            hits = retriever.search(text, drugs=drugs, top_k=50)
+            drugs = [d for d in reading.known if d in kb.drugs][:1]
+            hits = retriever.search(reading.masked, drugs=drugs, top_k=50)
             kind = "drug" if drugs else "global"
             if case["expect"] == "answer":
                 right = [

@@ -9,7 +9,8 @@ the entity extractor (config.yml) and reads its `drug` entities.
 Features per message, with each medicine name replaced by MASK: the all-MiniLM-L6-v2 embedding (the ONNX export of
 bot.encoder, carried in the trained model) weighted by EMBEDDING_WEIGHT, plus tf-idf of word 1-2-grams and
 character 2-4-grams. The names masked are the `drug` entities: annotated in training, found by the entity
-extractor that runs before this component at run time.
+extractor that runs before this component at run time. The embedding of each message is handed on in the parse
+data (EMBEDDING), so the action server need not encode the same masked text again.
 """
 
 from __future__ import annotations
@@ -43,13 +44,16 @@ from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from bot.encoder import MODEL_FILE, TOKENIZER_FILE, OnnxEncoder
+from bot.encoder import MODEL_FILE, TOKENIZER_FILE, OnnxEncoder, pack_vector
 
 EXPORT_DIR = "export_dir"
 MASK = "medicine"
 EMBEDDING_WEIGHT = 2.0  # the embedding's share against the n-grams (scikit-learn check: F1 0.955; 0.951 at 2.5 or 3)
 CLASSIFIER_FILE = "classifier.joblib"
 RANKING_LENGTH = 10
+# Parse-data key of the embedding handed on to the action server, which uses it instead of encoding the same
+# masked text again (bot/conversation/reading.py): {"encoder": export id, "text": encoded text, "vector": base64}.
+EMBEDDING = "embedding"
 
 
 def masked(message: Message) -> str:
@@ -146,7 +150,8 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
             "chars": TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True).fit(texts),
         }
         model = LogisticRegression(C=float(self._config["C"]), max_iter=5000)
-        self._fitted["model"] = model.fit(self._features(texts), [m.get(INTENT) for m in examples])
+        features = self._features(texts, self._encoder.encode(texts))
+        self._fitted["model"] = model.fit(features, [m.get(INTENT) for m in examples])
         with self._model_storage.write_to(self._resource) as directory:
             for name in (MODEL_FILE, TOKENIZER_FILE):
                 shutil.copyfile(source / name, Path(directory) / name)
@@ -159,20 +164,24 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
         with_text = [m for m in messages if m.get(TEXT)]
         if not with_text:
             return messages
+        assert self._encoder is not None
         model: LogisticRegression = self._fitted["model"]
         texts = [masked(m) for m in with_text]
-        probabilities = model.predict_proba(self._features(texts))
-        for message, row in zip(with_text, probabilities, strict=True):
+        vectors = self._encoder.encode(texts)
+        probabilities = model.predict_proba(self._features(texts, vectors))
+        for message, text, vector, row in zip(with_text, texts, vectors, probabilities, strict=True):
             order = np.argsort(-row)[:RANKING_LENGTH]
             ranking = [
                 {INTENT_NAME_KEY: str(model.classes_[i]), PREDICTED_CONFIDENCE_KEY: float(row[i])} for i in order
             ]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+            embedding = {"encoder": self._encoder.version, "text": text, "vector": pack_vector(vector)}
+            message.set(EMBEDDING, embedding, add_to_output=True)
         return messages
 
-    def _features(self, texts: list[str]) -> csr_matrix:
-        assert self._encoder is not None and self._fitted is not None
-        embedding = csr_matrix(self._encoder.encode(texts) * EMBEDDING_WEIGHT)
+    def _features(self, texts: list[str], vectors: np.ndarray) -> csr_matrix:
+        assert self._fitted is not None
+        embedding = csr_matrix(vectors * EMBEDDING_WEIGHT)
         words, chars = self._fitted["words"].transform(texts), self._fitted["chars"].transform(texts)
         return hstack([embedding, words, chars]).tocsr()

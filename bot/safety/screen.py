@@ -19,6 +19,8 @@ import numpy as np
 
 from bot.constants import EMERGENCY_INTENT_CONFIDENCE, URGENCY_RANK
 from bot.constants import SAFETY_INTENT_CONFIDENCE as INTENT_CONFIDENCE
+from bot.conversation.reading import Reading as TurnReading
+from bot.conversation.reading import mask_names
 from bot.encoder import Encoder
 from bot.knowledge.loader import MedicineSafety, default_knowledge_base
 from bot.nlp.names import NameMatcher
@@ -104,8 +106,9 @@ class SafetyScreen:
     ) -> None:
         """``medicines``: which medicines suppress the immune system or are to be avoided in pregnancy or
         while breastfeeding (the knowledge base's ``medicine_safety()``, which is the default).
-        ``names`` (the knowledge base's NameMatcher) lets the semantic layer mask medicine names, so
-        that similarity follows the problem described rather than the medicine named."""
+        ``names`` (the knowledge base's NameMatcher) masks the medicine names of the exemplars, as the turn's
+        reading masks the message's, so that similarity follows the problem described rather than the medicine
+        named."""
         self._encoder = encoder
         self._names = names
         self._medicines = medicines
@@ -139,24 +142,25 @@ class SafetyScreen:
 
     def screen(
         self,
-        text: str,
+        message: TurnReading,
         *,
         intent: str | None,
         confidence: float,
         drugs: Sequence[str],
         context_drug: str | None = None,
     ) -> Verdict | None:
-        """The verdict for one message, or None when it may be answered from the knowledge base.
+        """The verdict for one message (the turn's reading), or None when it may be answered from the knowledge
+        base.
 
-        ``drugs`` are medicine ids named in the message (``unknown:<name>`` for medicines the KB lacks; the
-        screen also finds those itself); ``context_drug`` is the medicine the conversation is about, if any."""
+        ``drugs`` are medicine ids named in the message (``unknown:<name>`` for medicines the KB lacks; those the
+        reading found count too); ``context_drug`` is the medicine the conversation is about, if any."""
         self.warm_up()
-        assert self._flags is not None and self._cues is not None and self._names is not None
-        assert self._medicines is not None
+        assert self._flags is not None and self._cues is not None and self._medicines is not None
+        text = message.text
         reading = self._cues.read(text)
         flags = self._flags.find(text)
         known = [d for d in drugs if not d.startswith("unknown:")]
-        others = [m.drug_id for m in self._names.find(text) if not m.known]
+        others = [m.drug_id for m in message.unknown]
         unknown = list(dict.fromkeys([*(d for d in drugs if d.startswith("unknown:")), *others]))
         medicines = set(known) | ({context_drug} if context_drug else set())
 
@@ -164,7 +168,7 @@ class SafetyScreen:
         categories += _medicine_categories(text, reading, known, unknown)
         categories += _intent_categories(intent, confidence, reading)
         # similarity is a fallback for what the patterns and the intent missed, except a strong emergency
-        semantic = self.semantic_match(text)
+        semantic = self.semantic_match(message)
         if semantic is not None and _semantic_counts(semantic[0], reading, [*known, *unknown]):
             category, score = semantic
             if not categories or (category.startswith("emergency_") and score >= STRONG_EMERGENCY):
@@ -175,11 +179,11 @@ class SafetyScreen:
             return None
         return _most_urgent(verdicts, list(self._categories))
 
-    def semantic_match(self, text: str) -> tuple[str, float] | None:
+    def semantic_match(self, message: TurnReading) -> tuple[str, float] | None:
         """The exemplar category the text is closest to and its cosine, if close enough and not closer to a
         general question; None without an encoder. An emergency must lead the closest other category by
         EMERGENCY_LEAD, otherwise that other category is taken (routine messages about doses sound alike)."""
-        scores = self.similarities(text)
+        scores = self.similarities(message)
         if scores is None:
             return None
         best, general = scores
@@ -193,12 +197,12 @@ class SafetyScreen:
             return category, score
         return None
 
-    def similarities(self, text: str) -> tuple[dict[str, float], float] | None:
+    def similarities(self, message: TurnReading) -> tuple[dict[str, float], float] | None:
         """Best cosine per category and against general questions (for calibration and reports)."""
         self.warm_up()
         if self._encoder is None or self._vectors is None:
             return None
-        query = self._encoder.encode([self._mask(text)])[0]
+        query = message.vectors.get(self._encoder, message.masked)
         sims = self._vectors @ query
         best: dict[str, float] = {}
         for label, sim in zip(self._labels, sims.tolist(), strict=True):
@@ -207,12 +211,8 @@ class SafetyScreen:
         return best, general
 
     def _mask(self, text: str) -> str:
-        """Medicine names replaced by the word "medicine"."""
-        if self._names is None:
-            return text
-        for mention in reversed([m for m in self._names.find(text) if m.known]):
-            text = f"{text[: mention.start_char]}medicine{text[mention.end_char :]}"
-        return text
+        """An exemplar with medicine names replaced by the word "medicine"."""
+        return mask_names(text, self._names.find(text)) if self._names is not None else text
 
     def _flag_counts(self, flag: RedFlag, reading: Reading, has_medicine: bool) -> bool:
         assert self._flags is not None

@@ -9,12 +9,15 @@ import pytest
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
+from rasa.shared.core.events import UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import ACTION_NAME, ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.rasa_server.intent_classifier import SentenceIntentClassifier, masked
+from bot.encoder import OnnxEncoder, unpack_vector
+from bot.rasa_server.intent_classifier import EMBEDDING, SentenceIntentClassifier, masked
 
 EXPORT = Path(__file__).resolve().parents[2] / "var" / "models" / "minilm"  # made by the Makefile
 
@@ -113,6 +116,23 @@ def test_the_loaded_model_predicts_what_the_trained_one_did(storage: LocalModelS
     reloaded.process([after])
     ranks = [[r["confidence"] for r in m.get(INTENT_RANKING_KEY)] for m in (before, after)]
     assert np.allclose(ranks[0], ranks[1], atol=1e-6)
+
+
+def test_the_embedding_it_encoded_is_handed_on_in_the_parse_data(loaded: SentenceIntentClassifier) -> None:
+    message = _drug("what are the side effects of {} for kids", "Dupixent")
+    loaded.process([message])
+    output = message.as_dict(only_output_properties=True)
+    embedding = output[EMBEDDING]
+    assert embedding["text"] == "what are the side effects of medicine for kids"
+    encoder = OnnxEncoder(EXPORT)
+    assert embedding["encoder"] == encoder.version and len(embedding["vector"]) < 2100  # base64 of 384 float32
+    np.testing.assert_array_equal(unpack_vector(embedding["vector"]), encoder.encode([embedding["text"]])[0])
+    # Rasa keeps custom parse-data keys in the user event and the latest_message it sends the action server
+    tracker = DialogueStateTracker("someone", slots=[])
+    tracker.update(UserUttered(message.get(TEXT), output[INTENT], output.get(ENTITIES, []), output))
+    state = tracker.current_state(EventVerbosity.ALL)  # as RemoteAction sends it
+    assert state["latest_message"][EMBEDDING] == embedding
+    assert state["events"][-1]["parse_data"][EMBEDDING] == embedding
 
 
 def test_messages_without_text_are_left_alone(loaded: SentenceIntentClassifier) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.conversation.reading import read
 from bot.knowledge import audit
 from bot.knowledge.loader import (
     CONTENT_DIR,
@@ -259,7 +260,7 @@ def names(kb: KnowledgeBase) -> NameMatcher:
 def test_kb_properties_set_the_urgency(
     kb_screen: SafetyScreen, names: NameMatcher, text: str, category: str, urgency: str
 ) -> None:
-    verdict = kb_screen.screen(text, intent=None, confidence=0.0, drugs=names.drug_ids(text))
+    verdict = kb_screen.screen(read(text, names), intent=None, confidence=0.0, drugs=names.drug_ids(text))
     assert verdict is not None and (verdict.category, verdict.urgency) == (category, urgency)
 
 
@@ -277,7 +278,7 @@ def test_passed_in_medicine_properties_set_the_urgency(
     names: NameMatcher, medicines: MedicineSafety, text: str, urgency: str
 ) -> None:
     screen = SafetyScreen(None, medicines)
-    verdict = screen.screen(text, intent=None, confidence=0.0, drugs=names.drug_ids(text))
+    verdict = screen.screen(read(text, names), intent=None, confidence=0.0, drugs=names.drug_ids(text))
     assert verdict is not None and verdict.urgency == urgency
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
+from bot.conversation.reading import Reading, read
 from bot.knowledge.loader import MedicineSafety
 from bot.nlp.names import NameMatcher
 from bot.safety.lexicon import load_categories
@@ -25,6 +26,7 @@ from bot.safety.screen import (
     load_exemplars,
     requirement,
 )
+from tests.conftest import name_matcher
 
 ROOT = Path(__file__).resolve().parents[2]
 CATEGORIES = load_categories()
@@ -51,6 +53,11 @@ class FakeEncoder:
         return out
 
 
+def reading(text: str) -> Reading:
+    """The turn's reading with the knowledge base's names, as the assistant makes it."""
+    return read(text, name_matcher())
+
+
 @pytest.fixture(scope="module")
 def screen() -> SafetyScreen:
     s = SafetyScreen(None)
@@ -71,14 +78,18 @@ def run_turns(
     verdicts = []
     for turn in turns:
         drugs = names.drug_ids(turn)
-        verdicts.append(screen.screen(turn, intent=intent, confidence=0.0, drugs=drugs, context_drug=context))
+        verdicts.append(
+            screen.screen(read(turn, names), intent=intent, confidence=0.0, drugs=drugs, context_drug=context)
+        )
         known = [d for d in drugs if not d.startswith("unknown:")]
         context = known[-1] if known else context
     return verdicts
 
 
 def verdict_for(screen: SafetyScreen, names: NameMatcher, text: str, context: str | None = None) -> Verdict | None:
-    return screen.screen(text, intent=None, confidence=0.0, drugs=names.drug_ids(text), context_drug=context)
+    return screen.screen(
+        read(text, names), intent=None, confidence=0.0, drugs=names.drug_ids(text), context_drug=context
+    )
 
 
 # ------------------------------------------------------------------------------------------ patterns + cues
@@ -194,7 +205,7 @@ def test_safety_finds_unknown_medicines_itself(
     screen: SafetyScreen, text: str, drugs: list[str], category: str
 ) -> None:
     """Callers may pass only the knowledge base's ids; other medicines are still noticed."""
-    verdict = screen.screen(text, intent=None, confidence=0.0, drugs=drugs)
+    verdict = screen.screen(reading(text), intent=None, confidence=0.0, drugs=drugs)
     assert verdict is not None and verdict.category == category
 
 
@@ -546,7 +557,7 @@ def test_safety_intents_are_one_signal(
     screen: SafetyScreen, text: str, intent: str, confidence: float, expected: tuple[str, str, str | None] | None
 ) -> None:
     drugs = ["methotrexate"] if "methotrexate" in text else []
-    verdict = screen.screen(text, intent=intent, confidence=confidence, drugs=drugs)
+    verdict = screen.screen(reading(text), intent=intent, confidence=confidence, drugs=drugs)
     if expected is None:
         assert verdict is None
     else:
@@ -589,11 +600,11 @@ def test_semantic_exemplar_catches_what_patterns_miss(tmp_path: Path) -> None:
     plain = SafetyScreen(None, exemplars_path=exemplars)
     semantic = SafetyScreen(encoder, exemplars_path=exemplars)
     text = "my kid is going grey and quiet"
-    assert plain.screen(text, intent=None, confidence=0.0, drugs=[]) is None
-    verdict = semantic.screen(text, intent=None, confidence=0.0, drugs=[])
+    assert plain.screen(reading(text), intent=None, confidence=0.0, drugs=[]) is None
+    verdict = semantic.screen(reading(text), intent=None, confidence=0.0, drugs=[])
     assert verdict is not None and (verdict.category, verdict.hotline) == ("emergency_breathing", "911")
     # closer to a general question than to any exemplar: not escalated
-    assert semantic.screen("what is methotrexate used for", intent=None, confidence=0.0, drugs=[]) is None
+    assert semantic.screen(reading("what is methotrexate used for"), intent=None, confidence=0.0, drugs=[]) is None
 
 
 def test_semantic_layer_respects_general_questions(tmp_path: Path) -> None:
@@ -602,7 +613,7 @@ def test_semantic_layer_respects_general_questions(tmp_path: Path) -> None:
     )
     semantic = SafetyScreen(FakeEncoder(), exemplars_path=exemplars)
     # matches the exemplar word for word, but it is a general question naming nobody
-    assert semantic.screen("can it make your hair fall out", intent=None, confidence=0.0, drugs=[]) is None
+    assert semantic.screen(reading("can it make your hair fall out"), intent=None, confidence=0.0, drugs=[]) is None
 
 
 def test_warm_up_embeds_exemplars_once(tmp_path: Path) -> None:
@@ -611,7 +622,7 @@ def test_warm_up_embeds_exemplars_once(tmp_path: Path) -> None:
     screen.warm_up()
     screen.warm_up()
     assert encoder.calls == 2  # the exemplars and the general questions, once each
-    screen.screen("hello", intent=None, confidence=0.0, drugs=[])
+    screen.screen(reading("hello"), intent=None, confidence=0.0, drugs=[])
     assert encoder.calls == 3
 
 
@@ -784,7 +795,7 @@ def test_semantic_threshold_report(real_screen: SafetyScreen, capsys: pytest.Cap
     cases = load_eval()
     for case in cases:
         text = case["turns"][-1]
-        match = real_screen.semantic_match(text)
+        match = real_screen.semantic_match(reading(text))
         fired = match is not None and meets(requirement(match[0]), real_screen._cues.read(text))
         if case["expect"] == "handoff":
             caught += fired
