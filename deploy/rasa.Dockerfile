@@ -14,6 +14,7 @@ RUN pip install --no-cache-dir -r requirements/rasa.txt
 COPY bot/__init__.py bot/__init__.py
 COPY bot/rasa_server bot/rasa_server
 COPY bot/encoder.py bot/encoder.py
+COPY bot/constants.py bot/constants.py
 COPY credentials.yml credentials.yml
 COPY deploy/endpoints.prod.yml deploy/endpoints.prod.yml
 COPY models/eczema.tar.gz models/eczema.tar.gz

@@ -45,7 +45,8 @@ SAFETY_INTENTS = frozenset(
 
 WORDING_FILE = Path(__file__).resolve().parent / "understanding.yml"
 _TABLES = ("topic_words", "general_words", "which_words", "uncovered_subjects")
-_SINGLE = ("comparison", "list_question")
+_SINGLE = ("comparison", "list_question", "yes_answer", "no_answer")
+_WORD_LISTS = ("filler", "topic_parts")
 
 
 class WordingError(ValueError):
@@ -62,6 +63,10 @@ class Wording:
     uncovered: dict[str, re.Pattern[str]]
     comparison: re.Pattern[str]
     list_question: re.Pattern[str]
+    yes: re.Pattern[str]
+    no: re.Pattern[str]
+    filler: frozenset[str]
+    topic_parts: frozenset[str]
 
 
 def _compile(path: Path, table: str, key: str, pattern: object) -> re.Pattern[str]:
@@ -85,7 +90,13 @@ def load_wording(path: Path = WORDING_FILE) -> Wording:
             raise WordingError(f"{path.name}: {table}: must be a non-empty mapping of key -> pattern")
         tables[table] = {str(k): _compile(path, table, str(k), v) for k, v in entries.items()}
     single = {name: _compile(path, name, name, raw.get(name)) for name in _SINGLE}
-    unknown = set(raw) - set(_TABLES) - set(_SINGLE)
+    words: dict[str, frozenset[str]] = {}
+    for name in _WORD_LISTS:
+        value = raw.get(name)
+        if not isinstance(value, str) or not value.split():
+            raise WordingError(f"{path.name}: {name}: must be a non-empty string of words")
+        words[name] = frozenset(value.split())
+    unknown = set(raw) - set(_TABLES) - set(_SINGLE) - set(_WORD_LISTS)
     if unknown:
         raise WordingError(f"{path.name}: unknown table(s) {', '.join(sorted(unknown))}")
     return Wording(
@@ -95,6 +106,10 @@ def load_wording(path: Path = WORDING_FILE) -> Wording:
         tables["uncovered_subjects"],
         single["comparison"],
         single["list_question"],
+        single["yes_answer"],
+        single["no_answer"],
+        words["filler"],
+        words["topic_parts"],
     )
 
 
@@ -136,15 +151,11 @@ def uncovered_subject(text: str) -> str | None:
     return next((subject for subject, p in wording().uncovered.items() if p.search(text)), None)
 
 
-_YES = re.compile(r"^(?:y|yes|yeah|yep|ok|okay|sure|confirm|delete|delete it|yes,? delete( it)?)[.!]*$", re.I)
-_NO = re.compile(r"^(?:n|no|nope|cancel|keep( it)?|no,? keep it|don'?t)[.!]*$", re.I)
-
-
 def yes_or_no(text: str, intent: str | None) -> bool | None:
     """The answer to a yes/no question, or None when the message is about something else."""
-    if _YES.match(text) or intent == "affirm":
+    if wording().yes.match(text) or intent == "affirm":
         return True
-    if _NO.match(text) or intent == "deny":
+    if wording().no.match(text) or intent == "deny":
         return False
     return None
 
@@ -154,26 +165,17 @@ def topic_alternatives(topic: str) -> tuple[str, ...]:
     return next((alts for alts in TOPIC_INTENTS.values() if alts[0] == topic), (topic,))
 
 
-# Words that carry no subject of their own in this domain; what is left after them and the topic words
-# decides whether a topic-only question ("what are the side effects?") needs a clarifying question.
-_FILLER = frozenset(
-    "a an and any are be can could do does eczema for from have how i is it its it's me my of on or should "
-    "tell the them there these they this to what when which who why will with you your about take taking "
-    "work works working long fast often given there's".split()
-)
-
-
 def has_content(text: str) -> bool:
     """True when the text says more than filler and topic words ("what are the side effects?" does not)."""
     words = [w.strip("?.!,'\"") for w in text.lower().split()]
-    return any(w and w not in _FILLER and not _is_topic_word(w) for w in words)
+    return any(w and w not in wording().filler and not _is_topic_word(w) for w in words)
 
 
 def _is_topic_word(word: str) -> bool:
-    return bool(topics_in_text(word)) or word in {"side", "effects", "effect", "labs", "lab", "blood", "tests", "test"}
+    return bool(topics_in_text(word)) or word in wording().topic_parts
 
 
-def only_names(wording: str) -> bool:
+def only_names(text: str) -> bool:
     """True when, names aside, the message is only filler ("methotrexate?", "what about MTX")."""
-    words = [w.strip("?.!,") for w in wording.lower().split()]
-    return all(w in _FILLER for w in words if w)
+    words = [w.strip("?.!,") for w in text.lower().split()]
+    return all(w in wording().filler for w in words if w)
