@@ -19,7 +19,7 @@ MODEL := models/eczema.tar.gz
 ENCODER := var/models/minilm/model.onnx
 TRAINING := config.yml domain.yml bot/rasa_server/intent_classifier.py $(shell find data -type f -name '*.yml' 2>/dev/null)
 
-.PHONY: help setup run run-prod prod-test test lint unit channels validate stories chat eval calibrate nlu-report kb-audit kb-sync bench purge clean
+.PHONY: help setup run run-prod prod-test test lint unit channels validate stories chat eval calibrate nlu-report kb-audit kb-sync bench purge gaps clean
 
 help: ## List the targets and where the code is
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -116,6 +116,9 @@ bench: setup $(MODEL) ## Benchmark against a bare `rasa init` bot (latency, thro
 
 purge: setup ## Delete conversations and tickets older than RETENTION_DAYS (default 90)
 	$(PY) -m bot.ops.purge
+
+gaps: setup ## Questions the handouts didn't answer, per medicine and aspect (last DAYS=90 days)
+	$(PY) -m bot.ops.gaps $(if $(DAYS),--days $(DAYS))
 
 clean: ## Remove trained models, caches and local data
 	rm -rf models var .pytest_cache .mypy_cache .ruff_cache

@@ -4,19 +4,34 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from bot.conversation.assistant import Assistant
+from bot.conversation.gaps import GapRecorder
+from bot.conversation.types import Reply, Turn
 from bot.knowledge.loader import default_knowledge_base
 from bot.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 
+class RecordingAssistant(Assistant):
+    """The assistant, with each abstention counted as a content gap (bot.conversation.gaps)."""
+
+    gaps: GapRecorder | None = None
+
+    def respond(self, turn: Turn) -> Reply:
+        reply = super().respond(turn)
+        if self.gaps is not None:
+            self.gaps(turn, reply)
+        return reply
+
+
 @lru_cache(maxsize=1)
 def get_assistant() -> Assistant:
     from bot.encoder import get_encoder
     from bot.handoff import clinic_hours
+    from bot.handoff.gaps import record_gap
     from bot.handoff.store import open_store
     from bot.nlp.names import NameMatcher
     from bot.retrieval import Retriever
@@ -32,7 +47,10 @@ def get_assistant() -> Assistant:
     def response_time(urgency: str, now: dt.datetime) -> str:
         return clinic_hours.response_time_text(urgency, now, settings)
 
-    return Assistant(kb, settings, names, screen, retriever, open_store(settings), response_time)
+    store = open_store(settings)
+    assistant = RecordingAssistant(kb, settings, names, screen, retriever, store, response_time)
+    assistant.gaps = GapRecorder(partial(record_gap, store))
+    return assistant
 
 
 def warm_up() -> None:

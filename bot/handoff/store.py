@@ -81,7 +81,15 @@ CREATE TABLE IF NOT EXISTS handoff_outbox (
 );
 CREATE INDEX IF NOT EXISTS handoff_outbox_ticket ON handoff_outbox (ticket_id);
 CREATE INDEX IF NOT EXISTS handoff_outbox_due
-    ON handoff_outbox (next_attempt_at) WHERE sent_at IS NULL
+    ON handoff_outbox (next_attempt_at) WHERE sent_at IS NULL;
+CREATE TABLE IF NOT EXISTS content_gaps (
+    day TEXT NOT NULL,
+    drug TEXT NOT NULL,
+    aspect TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (day, drug, aspect, reason)
+)
 """
 
 TICKET_COLS = (
@@ -234,10 +242,12 @@ class HandoffStore:
             return self._load(c, ticket_id)
 
     def purge(self, older_than_days: int) -> int:
-        """Delete tickets (any status) last updated more than older_than_days ago."""
+        """Delete tickets (any status) last updated more than older_than_days ago, and older content-gap counts."""
         if older_than_days < 0:
             raise ValueError("older_than_days must be >= 0")
         cutoff = self.clock() - timedelta(days=older_than_days)
+        with self._tx() as c:
+            c.run("DELETE FROM content_gaps WHERE day < ?", (cutoff.date().isoformat(),))
         return self._delete_where("updated_at < ?", (cutoff,))
 
     def delete_conversation(self, conversation_id: str) -> int:

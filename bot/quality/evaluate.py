@@ -1,9 +1,12 @@
 """End-to-end evaluation through the REST channel.
 
-Sends every case of tests/eval/*.yml (and ../shared/eval/examples.yml when present) to a running bot (BOT_URL)
-or to one it starts, scores the reply to each case's last turn, prints a report and writes var/eval-report.json.
-Exits 1 when a gate fails: answer accuracy or out-of-scope handling below 95%, emergency/urgent recall below
-100%, false escalations above 5%, or any answer about the wrong medicine.
+Three sets, reported separately: the old set (tests/eval/*.yml and ../shared/eval/examples.yml when present) and
+the two halves of the independent public set (tests/eval/public/dev.yml, frozen.yml; scored by
+bot.quality.public_set). Each case goes to a running bot (BOT_URL) or to one it starts; the reply to its last turn
+is scored; the report is printed and written to var/eval-report.json.
+Exits 1 when a gate of the old set fails: answer accuracy or out-of-scope handling below 95%, emergency/urgent
+recall below 100%, false escalations above 5%, or any answer about the wrong medicine. The public set's targets
+are reported, not gates; the frozen half's cases are neither printed nor written one by one.
 """
 
 from __future__ import annotations
@@ -23,9 +26,12 @@ import requests
 import yaml
 
 from bot.constants import ROOT, URGENCY_RANK
+from bot.quality import public_set
 from bot.settings import get_settings
 
 EVAL_DIR = ROOT / "tests" / "eval"
+PUBLIC_SETS = {"public_dev": EVAL_DIR / "public" / "dev.yml", "public_frozen": EVAL_DIR / "public" / "frozen.yml"}
+SET_NAMES = ("old", *PUBLIC_SETS)
 SHARED_EXAMPLES = ROOT.parent / "shared" / "eval" / "examples.yml"
 REPORT = ROOT / "var" / "eval-report.json"
 EMERGENCY_WORDING = re.compile(r"911|emergency|poison control|988", re.IGNORECASE)
@@ -46,6 +52,8 @@ class Result:
     latency_ms: float
     text: str
     problems: list[str] = field(default_factory=list)
+    topic: str | None = None  # the answer's topic (custom "topic")
+    emergency_wording: bool = False  # the first text sent is emergency wording (the disclaimer comes after it)
 
 
 def load_cases(paths: list[Path]) -> list[tuple[str, dict[str, Any]]]:
@@ -71,7 +79,8 @@ def send(url: str, sender: str, text: str) -> tuple[list[dict[str, Any]], float]
 
 def score(file: str, case: dict[str, Any], messages: list[dict[str, Any]], latency: float) -> Result:
     customs = [m["custom"] for m in messages if isinstance(m.get("custom"), dict)]
-    text = " ".join(m.get("text") or "" for m in messages)
+    texts = [m["text"] for m in messages if m.get("text")]
+    text = " ".join(texts)
     kinds = [c.get("kind") for c in customs]
     main = next((c for c in customs if c.get("kind") in ("handoff", "answer")), customs[0] if customs else {})
     expect = case["expect"]
@@ -91,7 +100,8 @@ def score(file: str, case: dict[str, Any], messages: list[dict[str, Any]], laten
         else:
             want = case.get("urgency")
             got = main.get("urgency")
-            if want and URGENCY_RANK.get(got or "", -1) < URGENCY_RANK[want]:
+            # urgency "any" (public set): scored only as reaching staff
+            if isinstance(want, str) and want in URGENCY_RANK and URGENCY_RANK.get(got or "", -1) < URGENCY_RANK[want]:
                 problems.append(f"urgency {got}, expected {want}")
             if want == "emergency" and not EMERGENCY_WORDING.search(text):
                 problems.append("no emergency wording")
@@ -112,6 +122,8 @@ def score(file: str, case: dict[str, Any], messages: list[dict[str, Any]], laten
         latency_ms=latency,
         text=text[:300],
         problems=problems,
+        topic=main.get("topic") if main.get("kind") == "answer" else None,
+        emergency_wording=bool(texts and EMERGENCY_WORDING.search(texts[0])),
     )
 
 
@@ -184,13 +196,35 @@ def gates(summary: dict[str, Any]) -> list[str]:
 def evaluate(
     base_url: str, paths: list[Path], ready_seconds: dict[str, float] | None = None
 ) -> tuple[dict[str, Any], list[Result]]:
+    """The old set: its summary (what `gates` checks) and results; writes the report of this set alone."""
     results = run_cases(base_url, load_cases(paths))
     summary = summarize(results)
     if ready_seconds:
         summary["ready_seconds"] = ready_seconds
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.write_text(json.dumps({"summary": summary, "results": [asdict(r) for r in results]}, indent=2))
+    write_report(summary, results, {})
     return summary, results
+
+
+def evaluate_public(base_url: str, name: str) -> dict[str, Any]:
+    """One half of the public set: its figures, the targets missed and (dev half only) the cases one by one."""
+    path = PUBLIC_SETS[name]
+    cases = [case for _, case in load_cases([path])]
+    results = run_cases(base_url, [(path.name, case) for case in cases])
+    summary = public_set.summarize_public(cases, results)
+    report: dict[str, Any] = {"summary": summary, "targets_missed": public_set.missed_targets(summary)}
+    if name != "public_frozen":
+        scores = public_set.scores_of(cases, results)
+        report["results"] = [{**asdict(s), "text": r.text} for s, r in zip(scores, results, strict=True)]
+    return report
+
+
+def write_report(summary: dict[str, Any], results: list[Result], public: dict[str, dict[str, Any]]) -> None:
+    """var/eval-report.json: the old set's summary and results at the top (as before), every set under "sets"."""
+    old = {"old": {"summary": summary, "gates_failed": gates(summary)}} if summary else {}
+    report: dict[str, Any] = {"summary": summary, "results": [asdict(r) for r in results]} if summary else {}
+    report["sets"] = {**old, **public}
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text(json.dumps(report, indent=2))
 
 
 def print_report(summary: dict[str, Any], results: list[Result]) -> None:
@@ -200,21 +234,48 @@ def print_report(summary: dict[str, Any], results: list[Result]) -> None:
     print(json.dumps(summary, indent=2))
 
 
+def print_public(name: str, report: dict[str, Any]) -> None:
+    for case in report.get("results", []):
+        if not case["passed"]:
+            print(f"FAIL {name}:{case['id']} [{case['kind']}] {'; '.join(case['problems'])} :: {case['text'][:160]!r}")
+    print(f"== {name}")
+    print(json.dumps(report["summary"], indent=2))
+    for line in report["targets_missed"]:
+        print(f"TARGET MISSED ({name}, reported, not a gate): {line}")
+
+
+def run(base_url: str, paths: list[Path], sets: list[str], ready: dict[str, float] | None = None) -> list[str]:
+    """Evaluate the chosen sets, print and write the report; returns the old set's failed gates."""
+    summary: dict[str, Any] = {}
+    results: list[Result] = []
+    if "old" in sets:
+        summary, results = evaluate(base_url, paths, ready)
+        print("== old")
+        print_report(summary, results)
+    public = {name: evaluate_public(base_url, name) for name in PUBLIC_SETS if name in sets}
+    for name, report in public.items():
+        print_public(name, report)
+    write_report(summary, results, public)
+    return gates(summary) if summary else []
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("paths", nargs="*", type=Path)
+    parser.add_argument("paths", nargs="*", type=Path, help="cases of the old set (default: all of it)")
     parser.add_argument("--url", default=get_settings().bot_url, help="a running bot (default: start one)")
+    parser.add_argument("--sets", default=",".join(SET_NAMES), help=f"comma-separated, of {', '.join(SET_NAMES)}")
     args = parser.parse_args(argv)
     paths = args.paths or default_paths()
+    sets = [s for s in args.sets.split(",") if s]
+    if unknown := set(sets) - set(SET_NAMES):
+        parser.error(f"unknown set(s): {', '.join(sorted(unknown))}")
     if args.url:
-        summary, results = evaluate(args.url, paths)
+        failed = run(args.url, paths, sets)
     else:
         from bot.ops.stack import running
 
         with running() as stack:
-            summary, results = evaluate(stack.rasa_url, paths, stack.ready_seconds)
-    print_report(summary, results)
-    failed = gates(summary)
+            failed = run(stack.rasa_url, paths, sets, stack.ready_seconds)
     for line in failed:
         print(f"GATE FAILED: {line}")
     print(f"report: {REPORT.relative_to(ROOT)}")

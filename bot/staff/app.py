@@ -30,6 +30,7 @@ from bot.handoff.models import STATUS_FILTERS, InvalidTransition, StoreUnavailab
 from bot.handoff.outbox import WorkerHandle, start_worker
 from bot.handoff.store import HandoffStore, open_store
 from bot.settings import Settings
+from bot.staff.gaps import gaps_page_blueprint, with_gap_routes
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +160,8 @@ def create_app(
     app.ctx.worker = None
 
     app.blueprint(page_blueprint())
-    app.blueprint(api_blueprint(settings))
+    app.blueprint(with_gap_routes(api_blueprint(settings)))
+    app.blueprint(gaps_page_blueprint(STATIC_DIR, CSP))
     for bp in extra_blueprints:
         app.blueprint(bp)
 
