@@ -155,6 +155,7 @@ def summarize_public(cases: Sequence[dict[str, Any]], results: Sequence[Result])
         ),
         "answered_different_question": _rate(sum(s.different_question for s in answers), len(answers)),
         "answers_given": len(answers),
+        "wrong_medicine_answers": sum(r.wrong_drug for r in results),
         "passed": _rate(sum(s.passed for s in scores), len(scores)),
     }
 
