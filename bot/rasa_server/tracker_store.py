@@ -2,14 +2,16 @@
 deploy/endpoints.prod.yml name this class).
 
 Why a window: Rasa's store loads every event of the current session on each turn and replays it, then Rasa sends
-all of it to the action server and its rule policy featurizes all of it, twice per turn. A 200-turn conversation
-(1,600 events) took 10x as long per turn as a new one (`python -m bot.quality.bench --only curve`). `retrieve`
-loads the events from the WINDOW_USER_TURNS-th last user message of the current session on, preceded by the
-latest event of each piece of state set before it (each slot, active loop, pause/resume), so the tracker's state
-is the same as after replaying the whole session. The window holds all that is read from the events: the rule
-policy looks at the last turn, the action at its last 10 user/bot texts and whether the bot spoke yet. A session
-with a rewind or undo (`/back`) before the window loads whole, since what those undo is not one event per state.
-`retrieve_full_tracker` (Rasa's /conversations/<id>/tracker API) still loads every event of every session.
+all of it to the action server and its rule policy featurizes all of it, twice per turn. In one conversation
+through the REST channel, turns 176-200 (about 1,500 events) took 530-690 ms against 60-70 ms for turns 1-25
+(`python -m bot.quality.bench --only curve`). `retrieve` loads the events from the WINDOW_USER_TURNS-th last user
+message of the current session on, preceded by the latest event of each kind of state set before it (each slot,
+active loop, pause/resume, the latest bot message), so the tracker's state is the one the whole session gives.
+What is read from the events is in the window: this bot's rules look at the last user message, the action at the
+last 10 user/bot texts (its transcript; every user message has text) and at whether the bot ever spoke (the
+disclaimer on the first reply). A session with a rewind or undo (`/back`) before the window loads whole, since
+what those revert is not one event per state. `retrieve_full_tracker` (Rasa's /conversations/<id>/tracker API)
+still loads every session. `save` appends the events after the loaded ones (Rasa counts the session's rows).
 
 On SQLite, Rasa opens a new connection for every query batch and every commit waits for an fsync (about 1.4 ms
 each here, several per turn). This store keeps one connection per thread and uses write-ahead logging with
@@ -31,10 +33,11 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import event
 from sqlalchemy.pool import SingletonThreadPool
 
-# At least the last 10 user/bot texts (the action's transcript) and so the latest bot message, if any.
+# At least the last 10 user/bot texts, the action's transcript.
 WINDOW_USER_TURNS = 10
-# Events that set state kept across turns; the latest one of each type and name restores it.
-STATE_EVENTS = ("slot", "active_loop", "loop_interrupted", "form_validation", "pause", "resume")
+# Events that set state kept across turns; the latest one of each type and name restores it. "bot": whether and
+# what the bot last said, when the turns of the window have no reply (the action server failed in each).
+STATE_EVENTS = ("slot", "active_loop", "loop_interrupted", "form_validation", "pause", "resume", "bot")
 RESETS = ("restart", "reset_slots")  # restart resets all state, reset_slots the slots
 REVERTS = ("rewind", "undo")
 

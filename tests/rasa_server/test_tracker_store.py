@@ -65,9 +65,11 @@ def run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
-def turn(store: TrackerStore, sender: str, text: str, slots: dict[str, Any] | None = None, *extra: Event) -> None:
+def turn(
+    store: TrackerStore, sender: str, text: str, slots: dict[str, Any] | None = None, *extra: Event, reply: bool = True
+) -> None:
     """One turn as Rasa stores it: a new conversation's action_listen and session start, the user message, the
-    action, its messages and slot events, action_listen."""
+    action, its messages (none when the action server failed) and slot events, action_listen."""
 
     async def go() -> None:
         new = await store.retrieve(sender) is None
@@ -78,8 +80,9 @@ def turn(store: TrackerStore, sender: str, text: str, slots: dict[str, Any] | No
             )
         tracker.update(UserUttered(text, {"name": "ask_general", "confidence": 0.9}))
         tracker.update(ActionExecuted("action_respond"))
-        tracker.update(BotUttered(f"reply to {text}"))
-        tracker.update(BotUttered(data={"custom": {"kind": "answer"}}))
+        if reply:
+            tracker.update(BotUttered(f"reply to {text}"))
+            tracker.update(BotUttered(data={"custom": {"kind": "answer"}}))
         tracker.update_with_events([SlotSet(k, v) for k, v in (slots or {}).items()], DOMAIN)
         tracker.update_with_events(list(extra), DOMAIN)
         tracker.update(ActionExecuted("action_listen"))
@@ -115,6 +118,7 @@ def assert_same_state(store: TrackerStore, sender: str) -> None:
     assert windowed.latest_message == whole.latest_message
     assert windowed.is_paused() == whole.is_paused()
     assert windowed.active_loop == whole.active_loop
+    assert windowed.latest_bot_utterance == whole.latest_bot_utterance
 
 
 def stored_rows(store: TrackerStore, sender: str) -> int:
@@ -199,6 +203,15 @@ def test_resets_rewinds_and_pauses_before_the_window_give_the_same_state(store: 
         slots = {"drug": "dupilumab", "topic": "onset"} if i == 4 else SLOTS_BY_TURN.get(i)
         turn(store, "marked", f"question {i}", slots, *([event] if i == 4 else []))
     assert_same_state(store, "marked")
+
+
+def test_a_window_of_failed_turns_still_shows_that_the_bot_spoke(store: TrackerStore) -> None:
+    turn(store, "outage", "hello")
+    for i in range(WINDOW_USER_TURNS + 2):  # Rasa saves a turn whose action failed, without any reply
+        turn(store, "outage", f"question {i}", reply=False)
+    texts, spoke = what_the_action_reads(window(store, "outage"))
+    assert spoke and texts == [f"question {i}" for i in range(2, WINDOW_USER_TURNS + 2)]
+    assert_same_state(store, "outage")
 
 
 def test_erasing_a_long_conversation_removes_every_event(store: TrackerStore) -> None:
