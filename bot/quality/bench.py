@@ -2,11 +2,15 @@
 against a bare `rasa init` bot served by the same Rasa install, measured in the same run, and their ratios.
 
 Targets on the 2-core machines (issue 6): our p50 at most 1.3x the bare bot's, our throughput at least 0.8x,
-action-server p95 at most 25 ms per answer. Results go to var/bench.json.
+action-server p95 at most 25 ms per answer. The long-conversation curve: one conversation of 200 turns, the p50
+of turns 76-100 at most 1.3x that of turns 1-25. Results go to var/bench.json.
+
+`python -m bot.quality.bench --only curve` runs only the curve (and updates only its entry in var/bench.json).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -38,6 +42,8 @@ OURS = {
 }
 BARE = ["hello", "I am sad", "yes", "great", "bye", "are you a bot?"]
 BARE_DIR = ROOT / "var" / "bench" / "bare"
+CURVE_TURNS = 200
+CURVE_BLOCKS = ((1, 25), (76, 100), (176, 200))
 
 
 def our_kind(messages: list[dict[str, Any]]) -> str | None:
@@ -55,14 +61,32 @@ def check_bare(message: str, reply: list[dict[str, Any]]) -> None:
         raise RuntimeError(f"the bare bot gave no text for {message!r}: {reply!r}")
 
 
+def _group_pids(pid: int) -> list[int]:
+    """The process and the others of its process group (its workers); [] once it is gone."""
+    try:
+        children = subprocess.run(["pgrep", "-g", str(os.getpgid(pid))], capture_output=True, text=True).stdout
+    except ProcessLookupError:
+        return []
+    return [int(p) for p in children.split()] or [pid]
+
+
+def _cpu_ms(pids: list[int]) -> float:
+    """CPU time (user + system) these processes and their process groups have used, in ms."""
+    ticks = 0
+    for p in (q for pid in pids for q in _group_pids(pid)):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def _rss_mb(pid: int) -> float:
     """Resident memory of a process and its children, in MB."""
     total = 0
-    pids = [pid]
-    try:
-        children = subprocess.run(["pgrep", "-g", str(os.getpgid(pid))], capture_output=True, text=True).stdout
-        pids = [int(p) for p in children.split()] or pids
-    except ProcessLookupError:
+    pids = _group_pids(pid)
+    if not pids:
         return 0.0
     for p in pids:
         try:
@@ -123,6 +147,58 @@ def action_latency(rounds: int = 50) -> dict[str, float]:
     return {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2)}
 
 
+def curve(url: str, server_pids: list[int], turns: int = CURVE_TURNS) -> dict[str, Any]:
+    """One conversation of `turns` turns cycling through OURS (context, clarify, a handoff and its follow-ups):
+    the p50 of each block of CURVE_BLOCKS, the ratio of the middle block to the first, and the servers' CPU time
+    per turn in each block (less sensitive than latency to other work on the machine). Every reply must have a
+    kind, and from the second cycle on each message must get the kind it got in the cycle before (the first one
+    differs: no context yet), so the conversation behaves the same at turn 200 as at turn 10."""
+    messages = list(OURS)
+    sender = f"bench-curve-{uuid.uuid4().hex}"
+    latencies: list[float] = []
+    cpu = [_cpu_ms(server_pids)]
+    kinds: list[str | None] = []
+    for i in range(turns):
+        start = time.perf_counter()
+        resp = requests.post(url, json={"sender": sender, "message": messages[i % len(messages)]}, timeout=60)
+        latencies.append((time.perf_counter() - start) * 1000)
+        cpu.append(_cpu_ms(server_pids))
+        resp.raise_for_status()
+        kinds.append(our_kind(resp.json()))
+        expected = kinds[i - len(messages)] if i >= 2 * len(messages) else kinds[i]
+        if kinds[i] is None or kinds[i] != expected:
+            raise RuntimeError(f"turn {i + 1} ({messages[i % len(messages)]!r}) got {resp.json()!r}")
+    blocks = {f"turns_{a}_{b}_p50_ms": round(statistics.median(latencies[a - 1 : b]), 1) for a, b in CURVE_BLOCKS}
+    first, middle, _ = blocks.values()
+    return {
+        **blocks,
+        "ratio_76_100_to_1_25": round(middle / first, 2),
+        "server_cpu_ms_per_turn": {
+            f"turns_{a}_{b}": round((cpu[b] - cpu[a - 1]) / (b - a + 1), 1) for a, b in CURVE_BLOCKS
+        },
+    }
+
+
+def _server_pids(stack: Stack) -> list[int]:
+    return [p.pid for name, p in stack.processes.items() if name != "staff"]
+
+
+def run_curve() -> dict[str, Any]:
+    stack = Stack(ports=Ports(free_port(), free_port(), free_port()), env={"STAFF_TOKEN": uuid.uuid4().hex})
+    stack.start(timeout=300)
+    try:
+        return curve(f"{stack.rasa_url}/webhooks/rest/webhook", _server_pids(stack))
+    finally:
+        stack.stop()
+
+
+def write_report(report: dict[str, Any]) -> None:
+    out = ROOT / "var" / "bench.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+
+
 def bare_bot() -> tuple[subprocess.Popen[bytes], str, float]:
     """Train (once) and serve a bare `rasa init` bot; returns the process, its URL and its training time."""
     train_s = 0.0
@@ -147,13 +223,22 @@ def bare_bot() -> tuple[subprocess.Popen[bytes], str, float]:
     return proc, url, train_s
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--only", choices=["curve"], help="run only this part")
+    args = parser.parse_args(argv)
+    if args.only == "curve":
+        path = ROOT / "var" / "bench.json"
+        previous = json.loads(path.read_text()) if path.exists() else {}
+        write_report({**previous, "curve": run_curve()})
+        return 0
     report: dict[str, Any] = {}
     stack = Stack(ports=Ports(free_port(), free_port(), free_port()), env={"STAFF_TOKEN": uuid.uuid4().hex})
     stack.start(timeout=300)
     try:
         url = f"{stack.rasa_url}/webhooks/rest/webhook"
         report["ours"] = {f"c{c}": load(url, list(OURS), c, n, check_ours) for c, n in ((1, 30), (8, 80))}
+        report["curve"] = curve(url, _server_pids(stack))
         report["ours"]["rss_mb"] = {name: _rss_mb(p.pid) for name, p in stack.processes.items()}
         report["ours"]["ready_s"] = dict(stack.ready_seconds)
         stack.stop("actions")
@@ -198,10 +283,7 @@ def main() -> int:
         }
         for c in (1, 8)
     }
-    out = ROOT / "var" / "bench.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
+    write_report(report)
     return 0
 
 

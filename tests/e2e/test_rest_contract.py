@@ -50,3 +50,25 @@ def test_handoff_creates_a_ticket_that_staff_can_see(chat: Chat, stack) -> None:
     tickets = requests.get(api, headers={"Authorization": f"Bearer {STAFF_TOKEN}"}, timeout=10).json()
     ids = [t["id"] for t in tickets]
     assert handoff["ticket_id"] in ids
+
+
+def test_a_long_conversation_keeps_its_context_and_its_transcript(chat: Chat, stack) -> None:  # noqa: ANN001
+    said: list[str] = []  # the user's and the bot's texts, as a handoff ticket's transcript records them
+
+    def send(text: str) -> list[dict]:
+        messages = chat.send(text)
+        said.extend([text, *(m["text"] for m in messages if m.get("text"))])
+        return messages
+
+    assert "medical advice" in send("does dupilumab need labs?")[0]["text"]
+    for _ in range(12):  # more user turns than the tracker store loads (bot/rasa_server/tracker_store.py)
+        assert "medical advice" not in text_of(send("thanks"))
+    answer = customs(send("what about methotrexate?"))[0]
+    assert (answer["drug"], answer["topic"]) == ("methotrexate", "monitoring")
+    expected = [*said, "my son has a fever on methotrexate"][-10:]
+    handoff = customs(send("my son has a fever on methotrexate"))[0]
+    assert handoff["kind"] == "handoff" and handoff["ticket_id"]
+    api = f"{stack.staff_url}/staff/api/tickets"
+    tickets = requests.get(api, headers={"Authorization": f"Bearer {STAFF_TOKEN}"}, timeout=10).json()
+    ticket = next(t for t in tickets if t["id"] == handoff["ticket_id"])
+    assert [t["text"] for t in ticket["transcript"]] == expected

@@ -26,7 +26,8 @@ def load_all(path: Path) -> list[dict[str, Any]]:
 
 def test_the_prod_endpoints_use_postgresql_and_redis_from_the_environment() -> None:
     config = yaml.safe_load(_VAR.sub("x", PROD_ENDPOINTS.read_text()))
-    assert config["tracker_store"]["type"] == "SQL" and config["tracker_store"]["dialect"] == "postgresql"
+    store = config["tracker_store"]
+    assert store["type"] == "bot.rasa_server.tracker_store.TrackerStore" and store["dialect"] == "postgresql"
     assert config["lock_store"]["type"] == "redis"
     # Unquoted, or Rasa would not substitute them.
     assert not re.search(r"""["']\$\{""", PROD_ENDPOINTS.read_text())
