@@ -75,7 +75,12 @@ def _rss_mb(pid: int) -> float:
 
 
 def load(
-    url: str, messages: list[str], concurrency: int, requests_total: int, check: Callable[[str, Any], None]
+    url: str,
+    messages: list[str],
+    concurrency: int,
+    requests_total: int,
+    check: Callable[[str, Any], None],
+    headers: dict[str, str] | None = None,
 ) -> dict[str, float]:
     """Send `requests_total` turns (fresh sender each) with `concurrency` workers; latency and throughput.
     Every reply is checked, so the figures are of real answers."""
@@ -83,7 +88,8 @@ def load(
     def one(i: int) -> float:
         message = messages[i % len(messages)]
         start = time.perf_counter()
-        resp = requests.post(url, json={"sender": f"bench-{uuid.uuid4().hex}", "message": message}, timeout=60)
+        body = {"sender": f"bench-{uuid.uuid4().hex}", "message": message}
+        resp = requests.post(url, json=body, headers=headers, timeout=60)
         elapsed = (time.perf_counter() - start) * 1000
         resp.raise_for_status()
         check(message, resp.json())
@@ -153,7 +159,8 @@ def main() -> int:
     stack.start(timeout=300)
     try:
         url = f"{stack.rasa_url}/webhooks/rest/webhook"
-        report["ours"] = {f"c{c}": load(url, list(OURS), c, n, check_ours) for c, n in ((1, 30), (8, 80))}
+        auth = stack.rest_headers()
+        report["ours"] = {f"c{c}": load(url, list(OURS), c, n, check_ours, auth) for c, n in ((1, 30), (8, 80))}
         report["ours"]["rss_mb"] = {name: _rss_mb(p.pid) for name, p in stack.processes.items()}
         report["ours"]["ready_s"] = dict(stack.ready_seconds)
         stack.stop("actions")

@@ -61,9 +61,9 @@ def default_paths() -> list[Path]:
     return paths + ([SHARED_EXAMPLES] if SHARED_EXAMPLES.exists() else [])
 
 
-def send(url: str, sender: str, text: str) -> tuple[list[dict[str, Any]], float]:
+def send(url: str, sender: str, text: str, headers: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], float]:
     start = time.perf_counter()
-    resp = requests.post(url, json={"sender": sender, "message": text}, timeout=60)
+    resp = requests.post(url, json={"sender": sender, "message": text}, headers=headers, timeout=60)
     elapsed = (time.perf_counter() - start) * 1000
     resp.raise_for_status()
     return resp.json(), elapsed
@@ -115,15 +115,22 @@ def score(file: str, case: dict[str, Any], messages: list[dict[str, Any]], laten
     )
 
 
-def run_cases(base_url: str, cases: list[tuple[str, dict[str, Any]]]) -> list[Result]:
+def run_cases(
+    base_url: str, cases: list[tuple[str, dict[str, Any]]], headers: dict[str, str] | None = None
+) -> list[Result]:
+    """Every case through the REST channel; `headers` carry the REST key (default: REST_API_KEY)."""
     url = base_url.rstrip("/") + "/webhooks/rest/webhook"
+    if headers is None:
+        from bot.ops.stack import rest_headers
+
+        headers = rest_headers()
     results = []
     for file, case in cases:
         sender = f"eval-{case['id']}-{uuid.uuid4().hex[:8]}"
         messages: list[dict[str, Any]] = []
         latency = 0.0
         for turn in case["turns"]:
-            messages, latency = send(url, sender, turn)
+            messages, latency = send(url, sender, turn, headers)
         results.append(score(file, case, messages, latency))
     return results
 
@@ -182,9 +189,12 @@ def gates(summary: dict[str, Any]) -> list[str]:
 
 
 def evaluate(
-    base_url: str, paths: list[Path], ready_seconds: dict[str, float] | None = None
+    base_url: str,
+    paths: list[Path],
+    ready_seconds: dict[str, float] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> tuple[dict[str, Any], list[Result]]:
-    results = run_cases(base_url, load_cases(paths))
+    results = run_cases(base_url, load_cases(paths), headers)
     summary = summarize(results)
     if ready_seconds:
         summary["ready_seconds"] = ready_seconds
@@ -212,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         from bot.ops.stack import running
 
         with running() as stack:
-            summary, results = evaluate(stack.rasa_url, paths, stack.ready_seconds)
+            summary, results = evaluate(stack.rasa_url, paths, stack.ready_seconds, stack.rest_headers())
     print_report(summary, results)
     failed = gates(summary)
     for line in failed:
