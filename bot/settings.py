@@ -103,6 +103,8 @@ class Settings(BaseSettings):
 
     # Chat, evaluation: the bot's public URL (empty: make chat uses 127.0.0.1:5005, make eval starts a stack).
     bot_url: str = Field("", alias="BOT_URL")
+    # The key the REST channel requires when set (Rasa reads it in bot/rasa_server/settings.py); tools send it.
+    rest_api_key: SecretStr = Field(SecretStr(""), alias="REST_API_KEY")
 
     # Conversations (make purge) and the prod profile's PostgreSQL and Redis (bot.ops.stack).
     retention_days: int = Field(90, alias="RETENTION_DAYS", ge=1)

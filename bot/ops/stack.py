@@ -10,6 +10,9 @@ Profiles:
     round-robin balancer (bot.ops.balancer) on the public port, ACTION_WORKERS action-server workers and the handoff
     store on PostgreSQL. Settings come from the environment (DB_*, REDIS_*, DATABASE_URL; see PROD_DEFAULTS);
     each child's environment is validated with bot.settings before it starts.
+
+The REST channel needs REST_API_KEY when it is set; the prod profile sets one per Stack when the environment does
+not, so its REST channel is never open. Tools send `stack.rest_headers()` (or `rest_headers()` with BOT_URL).
 """
 
 from __future__ import annotations
@@ -60,6 +63,12 @@ class Ports:
     replicas: tuple[int, ...] = ()
 
 
+def rest_headers(key: str | None = None) -> dict[str, str]:
+    """The REST channel's auth header for `key` (default: REST_API_KEY from the settings); none without a key."""
+    key = get_settings().rest_api_key.get_secret_value() if key is None else key
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
 def database_url_from(env: Mapping[str, str]) -> str:
     """A PostgreSQL URL from DB_HOST, DB_PORT, DB_NAME, DB_USER and DB_PASSWORD (for the handoff store)."""
     return Settings.from_env(env).postgres_url()
@@ -81,6 +90,8 @@ class Stack:
     # prod: signs the web widget's anonymous sessions when WEB_SESSION_SECRET is unset, so every replica (and a
     # restarted one) accepts the sessions any of them issued. One per Stack, kept across restarts.
     web_session_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    # prod: the REST key when REST_API_KEY is unset (one per Stack, kept across restarts).
+    generated_rest_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -123,6 +134,15 @@ class Stack:
     def staff_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.staff}"
 
+    @property
+    def rest_api_key(self) -> str:
+        """The key the Rasa processes' REST channel requires ("" when it is open: local, REST_API_KEY unset)."""
+        return self._env().get("REST_API_KEY", "").strip()
+
+    def rest_headers(self) -> dict[str, str]:
+        """Headers for a REST request to this stack."""
+        return rest_headers(self.rest_api_key)
+
     def _env(self) -> dict[str, str]:
         """The children's environment: this process's, the Stack's `env` and the profile's values; validated."""
         env = child_environ(**self.env)
@@ -152,6 +172,8 @@ class Stack:
             env["DATABASE_URL"] = settings.postgres_url()
         if not settings.web_jwt_secret and not settings.web_session_secret:
             env["WEB_SESSION_SECRET"] = self.web_session_secret
+        if not settings.rest_api_key.get_secret_value():
+            env["REST_API_KEY"] = self.generated_rest_key
         env["RASA_REPLICAS"] = ",".join(self.replica_urls)
         env["BALANCER_PORT"] = str(self.ports.rasa)
 
@@ -370,6 +392,10 @@ def main(argv: list[str] | None = None) -> int:
     if not settings.staff_token:
         stack.env["STAFF_TOKEN"] = secrets.token_urlsafe(16)
         print(f"STAFF_TOKEN was not set; this run's staff token is: {stack.env['STAFF_TOKEN']}")
+    if stack.prod and not settings.rest_api_key:
+        print(f"REST_API_KEY was not set; this run's REST key is: {stack.generated_rest_key}")
+    elif not stack.rest_api_key:
+        print("REST_API_KEY is not set: the REST channel is open to anyone who can reach port", stack.ports.rasa)
     if stack.prod:
         replicas = ", ".join(str(p) for p in stack.replica_ports)
         print(
@@ -381,10 +407,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         stack.start()
+        auth = " -H 'Authorization: Bearer $REST_API_KEY'" if stack.rest_api_key else ""
         print(
             f"""
 Ready.
-  Chat (REST):   curl -s -XPOST {stack.rasa_url}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
+  Chat (REST):   curl -s -XPOST {stack.rasa_url}/webhooks/rest/webhook -H 'Content-Type: application/json'{auth} \\
                    -d '{{"sender": "me", "message": "what are the side effects of methotrexate?"}}'
   Terminal chat: make chat           (in another terminal)
   Demo portal:   {stack.staff_url}/

@@ -99,7 +99,12 @@ def _rss_mb(pid: int) -> float:
 
 
 def load(
-    url: str, messages: list[str], concurrency: int, requests_total: int, check: Callable[[str, Any], None]
+    url: str,
+    messages: list[str],
+    concurrency: int,
+    requests_total: int,
+    check: Callable[[str, Any], None],
+    headers: dict[str, str] | None = None,
 ) -> dict[str, float]:
     """Send `requests_total` turns (fresh sender each) with `concurrency` workers; latency and throughput.
     Every reply is checked, so the figures are of real answers."""
@@ -107,7 +112,8 @@ def load(
     def one(i: int) -> float:
         message = messages[i % len(messages)]
         start = time.perf_counter()
-        resp = requests.post(url, json={"sender": f"bench-{uuid.uuid4().hex}", "message": message}, timeout=60)
+        body = {"sender": f"bench-{uuid.uuid4().hex}", "message": message}
+        resp = requests.post(url, json=body, headers=headers, timeout=60)
         elapsed = (time.perf_counter() - start) * 1000
         resp.raise_for_status()
         check(message, resp.json())
@@ -147,7 +153,9 @@ def action_latency(rounds: int = 50) -> dict[str, float]:
     return {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2)}
 
 
-def curve(url: str, server_pids: list[int], turns: int = CURVE_TURNS) -> dict[str, Any]:
+def curve(
+    url: str, server_pids: list[int], turns: int = CURVE_TURNS, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     """One conversation of `turns` turns cycling through OURS (context, clarify, a handoff and its follow-ups):
     the p50 of each block of CURVE_BLOCKS, the ratio of the middle block to the first, and the servers' CPU time
     per turn in each block (less sensitive than latency to other work on the machine). Every reply must have a
@@ -160,7 +168,8 @@ def curve(url: str, server_pids: list[int], turns: int = CURVE_TURNS) -> dict[st
     kinds: list[str | None] = []
     for i in range(turns):
         start = time.perf_counter()
-        resp = requests.post(url, json={"sender": sender, "message": messages[i % len(messages)]}, timeout=60)
+        body = {"sender": sender, "message": messages[i % len(messages)]}
+        resp = requests.post(url, json=body, headers=headers, timeout=60)
         latencies.append((time.perf_counter() - start) * 1000)
         cpu.append(_cpu_ms(server_pids))
         resp.raise_for_status()
@@ -187,7 +196,7 @@ def run_curve() -> dict[str, Any]:
     stack = Stack(ports=Ports(free_port(), free_port(), free_port()), env={"STAFF_TOKEN": uuid.uuid4().hex})
     stack.start(timeout=300)
     try:
-        return curve(f"{stack.rasa_url}/webhooks/rest/webhook", _server_pids(stack))
+        return curve(f"{stack.rasa_url}/webhooks/rest/webhook", _server_pids(stack), headers=stack.rest_headers())
     finally:
         stack.stop()
 
@@ -237,8 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     stack.start(timeout=300)
     try:
         url = f"{stack.rasa_url}/webhooks/rest/webhook"
-        report["ours"] = {f"c{c}": load(url, list(OURS), c, n, check_ours) for c, n in ((1, 30), (8, 80))}
-        report["curve"] = curve(url, _server_pids(stack))
+        auth = stack.rest_headers()
+        report["ours"] = {f"c{c}": load(url, list(OURS), c, n, check_ours, auth) for c, n in ((1, 30), (8, 80))}
+        report["curve"] = curve(url, _server_pids(stack), headers=auth)
         report["ours"]["rss_mb"] = {name: _rss_mb(p.pid) for name, p in stack.processes.items()}
         report["ours"]["ready_s"] = dict(stack.ready_seconds)
         stack.stop("actions")

@@ -69,9 +69,9 @@ def default_paths() -> list[Path]:
     return paths + ([SHARED_EXAMPLES] if SHARED_EXAMPLES.exists() else [])
 
 
-def send(url: str, sender: str, text: str) -> tuple[list[dict[str, Any]], float]:
+def send(url: str, sender: str, text: str, headers: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], float]:
     start = time.perf_counter()
-    resp = requests.post(url, json={"sender": sender, "message": text}, timeout=60)
+    resp = requests.post(url, json={"sender": sender, "message": text}, headers=headers, timeout=60)
     elapsed = (time.perf_counter() - start) * 1000
     resp.raise_for_status()
     return resp.json(), elapsed
@@ -127,15 +127,22 @@ def score(file: str, case: dict[str, Any], messages: list[dict[str, Any]], laten
     )
 
 
-def run_cases(base_url: str, cases: list[tuple[str, dict[str, Any]]]) -> list[Result]:
+def run_cases(
+    base_url: str, cases: list[tuple[str, dict[str, Any]]], headers: dict[str, str] | None = None
+) -> list[Result]:
+    """Every case through the REST channel; `headers` carry the REST key (default: REST_API_KEY)."""
     url = base_url.rstrip("/") + "/webhooks/rest/webhook"
+    if headers is None:
+        from bot.ops.stack import rest_headers
+
+        headers = rest_headers()
     results = []
     for file, case in cases:
         sender = f"eval-{case['id']}-{uuid.uuid4().hex[:8]}"
         messages: list[dict[str, Any]] = []
         latency = 0.0
         for turn in case["turns"]:
-            messages, latency = send(url, sender, turn)
+            messages, latency = send(url, sender, turn, headers)
         results.append(score(file, case, messages, latency))
     return results
 
@@ -194,10 +201,13 @@ def gates(summary: dict[str, Any]) -> list[str]:
 
 
 def evaluate(
-    base_url: str, paths: list[Path], ready_seconds: dict[str, float] | None = None
+    base_url: str,
+    paths: list[Path],
+    ready_seconds: dict[str, float] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> tuple[dict[str, Any], list[Result]]:
     """The old set: its summary (what `gates` checks) and results; writes the report of this set alone."""
-    results = run_cases(base_url, load_cases(paths))
+    results = run_cases(base_url, load_cases(paths), headers)
     summary = summarize(results)
     if ready_seconds:
         summary["ready_seconds"] = ready_seconds
@@ -205,11 +215,11 @@ def evaluate(
     return summary, results
 
 
-def evaluate_public(base_url: str, name: str) -> dict[str, Any]:
+def evaluate_public(base_url: str, name: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
     """One half of the public set: its figures, the targets missed and (dev half only) the cases one by one."""
     path = PUBLIC_SETS[name]
     cases = [case for _, case in load_cases([path])]
-    results = run_cases(base_url, [(path.name, case) for case in cases])
+    results = run_cases(base_url, [(path.name, case) for case in cases], headers)
     summary = public_set.summarize_public(cases, results)
     report: dict[str, Any] = {"summary": summary, "targets_missed": public_set.missed_targets(summary)}
     if name != "public_frozen":
@@ -244,15 +254,21 @@ def print_public(name: str, report: dict[str, Any]) -> None:
         print(f"TARGET MISSED ({name}, reported, not a gate): {line}")
 
 
-def run(base_url: str, paths: list[Path], sets: list[str], ready: dict[str, float] | None = None) -> list[str]:
+def run(
+    base_url: str,
+    paths: list[Path],
+    sets: list[str],
+    ready: dict[str, float] | None = None,
+    headers: dict[str, str] | None = None,
+) -> list[str]:
     """Evaluate the chosen sets, print and write the report; returns the old set's failed gates."""
     summary: dict[str, Any] = {}
     results: list[Result] = []
     if "old" in sets:
-        summary, results = evaluate(base_url, paths, ready)
+        summary, results = evaluate(base_url, paths, ready, headers)
         print("== old")
         print_report(summary, results)
-    public = {name: evaluate_public(base_url, name) for name in PUBLIC_SETS if name in sets}
+    public = {name: evaluate_public(base_url, name, headers) for name in PUBLIC_SETS if name in sets}
     for name, report in public.items():
         print_public(name, report)
     write_report(summary, results, public)
@@ -275,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         from bot.ops.stack import running
 
         with running() as stack:
-            failed = run(stack.rasa_url, paths, sets, stack.ready_seconds)
+            failed = run(stack.rasa_url, paths, sets, stack.ready_seconds, stack.rest_headers())
     for line in failed:
         print(f"GATE FAILED: {line}")
     print(f"report: {REPORT.relative_to(ROOT)}")

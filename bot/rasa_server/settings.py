@@ -34,6 +34,13 @@ def _positive_number(raw: str) -> float:
     return value
 
 
+def _at_least_a_day(raw: str) -> float:
+    value = float(raw)
+    if not value >= 86400:  # Twilio retries and replays within a day must be caught; also refuses nan
+        raise ValueError
+    return value
+
+
 def _origins(raw: str) -> tuple[str, ...]:
     return tuple(o.rstrip("/") for o in re.split(r"[\s,]+", raw) if o)
 
@@ -48,6 +55,7 @@ def _http_url(raw: str) -> str:
 class ChannelSettings:
     clinic_phone: str = DEFAULT_CLINIC_PHONE
     rest_turn_timeout: float = 30.0  # seconds for one bot turn before the fallback reply
+    rest_api_key: str = field(default="", repr=False)  # empty: the REST channel is open to any caller
     # Portal widget channel (web).
     web_jwt_secret: str = field(default="", repr=False)
     web_session_secret: str = field(default="", repr=False)
@@ -60,6 +68,7 @@ class ChannelSettings:
     sms_public_url: str = ""
     sms_program_name: str = DEFAULT_PROGRAM
     sms_turn_timeout: float = 12.0
+    sms_replay_ttl: float = 172800.0  # seconds a MessageSid is remembered to refuse replays (at least 24 hours)
     database_url: str = field(default="", repr=False)  # PostgreSQL for opt-outs; empty means SQLite
     sms_optout_db: Path = ROOT / DEFAULT_OPTOUT_DB  # relative values are from the repository root
 
@@ -81,6 +90,7 @@ class ChannelSettings:
         return cls(
             clinic_phone=get("CLINIC_PHONE", str, DEFAULT_CLINIC_PHONE),
             rest_turn_timeout=get("REST_TURN_TIMEOUT", _positive_number, cls.rest_turn_timeout, number),
+            rest_api_key=env.get("REST_API_KEY", "").strip(),
             web_jwt_secret=env.get("WEB_JWT_SECRET", ""),
             web_session_secret=env.get("WEB_SESSION_SECRET", ""),
             web_allowed_origins=get("WEB_ALLOWED_ORIGINS", _origins, DEFAULT_ORIGINS) or DEFAULT_ORIGINS,
@@ -91,6 +101,7 @@ class ChannelSettings:
             sms_public_url=get("SMS_PUBLIC_URL", _http_url, "", "must be an http(s) URL"),
             sms_program_name=get("SMS_PROGRAM_NAME", str, DEFAULT_PROGRAM),
             sms_turn_timeout=get("SMS_TURN_TIMEOUT", _positive_number, cls.sms_turn_timeout, number),
+            sms_replay_ttl=get("SMS_REPLAY_TTL", _at_least_a_day, cls.sms_replay_ttl, "must be at least 86400 seconds"),
             database_url=env.get("DATABASE_URL", ""),
             sms_optout_db=ROOT / get("SMS_OPTOUT_DB", Path, DEFAULT_OPTOUT_DB),
         )

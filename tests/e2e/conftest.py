@@ -14,6 +14,7 @@ from bot.ops.stack import Ports, Stack
 
 STAFF_TOKEN = "e2e-staff-token"
 TWILIO_TOKEN = "e2e-twilio-auth-token"
+REST_KEY = "e2e-rest-api-key-0123456789abcdef"  # the REST channel is behind a key, as in production
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +29,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "CLINIC_PHONE": "555-0100",
         "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
         "SMS_OPTOUT_DB": str(tmp / "optout.sqlite"),
+        "REST_API_KEY": REST_KEY,
     }
     stack = Stack(ports=Ports(free_port(), free_port(), free_port()), env=env, log_dir=tmp / "log")
     try:
@@ -43,9 +45,10 @@ class Chat:
     def __init__(self, stack: Stack) -> None:
         self.url = f"{stack.rasa_url}/webhooks/rest/webhook"
         self.sender = f"e2e-{uuid.uuid4().hex[:10]}"
+        self.headers = stack.rest_headers()
 
     def send(self, text: str) -> list[dict[str, Any]]:
-        resp = requests.post(self.url, json={"sender": self.sender, "message": text}, timeout=60)
+        resp = requests.post(self.url, json={"sender": self.sender, "message": text}, headers=self.headers, timeout=60)
         assert resp.status_code == 200, resp.text
         return resp.json()
 

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.integration
 
 def test_evaluation_gates_hold(stack) -> None:  # noqa: ANN001
     assert SHARED_EXAMPLES.exists(), "the shared example cases are part of the gate"
-    summary, results = evaluate(stack.rasa_url, default_paths(), stack.ready_seconds)
+    summary, results = evaluate(stack.rasa_url, default_paths(), stack.ready_seconds, stack.rest_headers())
     print_report(summary, results)
     assert not gates(summary), gates(summary)
     shared = [r for r in results if r.file == SHARED_EXAMPLES.name]

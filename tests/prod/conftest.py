@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
-from prod_support import PgDatabase, ProdEnv, WebhookSink, redis_command, redis_delete_prefix
+from prod_support import REST_KEY, PgDatabase, ProdEnv, WebhookSink, redis_command, redis_delete_prefix
 
 from bot.ops.ports import free_port
 from bot.ops.stack import Ports, Stack
@@ -50,6 +50,7 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProdEnv]:
         "REDIS_DB": str(redis_db),
         "REDIS_PASSWORD": "",
         "REDIS_KEY_PREFIX": prefix,
+        "REST_API_KEY": REST_KEY,
     }
     ports = Ports(rasa=free_port(), actions=free_port(), staff=free_port(), replicas=(free_port(), free_port()))
     stack = Stack(ports=ports, env=env, log_dir=tmp / "log", profile="prod", rasa_replicas=2, action_workers=2)

@@ -232,16 +232,20 @@ class WebhookSink:
 # -- conversations ----------------------------------------------------------------------------------------
 
 
+REST_KEY = "prod-rest-api-key-0123456789abcdef"  # the prod stack's REST_API_KEY (tests/prod/conftest.py)
+
+
 class Chat:
     """One conversation through the REST channel; `base_url` can differ per turn (a replica or the balancer)."""
 
-    def __init__(self, base_url: str, sender: str | None = None) -> None:
+    def __init__(self, base_url: str, sender: str | None = None, key: str = REST_KEY) -> None:
         self.base_url = base_url
         self.sender = sender or f"prod-{uuid.uuid4().hex[:12]}"
+        self.headers = {"Authorization": f"Bearer {key}"}
 
     def send(self, text: str, base_url: str | None = None) -> list[dict[str, Any]]:
         url = f"{base_url or self.base_url}/webhooks/rest/webhook"
-        resp = requests.post(url, json={"sender": self.sender, "message": text}, timeout=90)
+        resp = requests.post(url, json={"sender": self.sender, "message": text}, headers=self.headers, timeout=90)
         assert resp.status_code == 200, (url, resp.status_code, resp.text[:500])
         messages = resp.json()
         assert isinstance(messages, list), messages

@@ -128,3 +128,24 @@ def test_kubernetes_gives_each_container_what_it_reads() -> None:
     assert {e["name"]: e.get("value") for e in balancer["env"]}["RASA_REPLICAS"] == "http://rasa:5005"
     rasa_deploy = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "rasa")
     assert rasa_deploy["spec"]["replicas"] >= 2
+
+
+def test_the_rest_channel_is_never_open_in_the_prod_profile(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REST_API_KEY", raising=False)
+    prod = Stack(profile="prod")
+    assert prod.rest_api_key and prod._env()["REST_API_KEY"] == prod.rest_api_key  # generated, stable per Stack
+    assert prod.rest_headers() == {"Authorization": f"Bearer {prod.rest_api_key}"}
+    assert Stack(profile="prod", env={"REST_API_KEY": "configured"}).rest_api_key == "configured"
+    local = Stack()
+    assert local.rest_api_key == "" and local.rest_headers() == {}  # `make run`: open, and the Rasa log says so
+
+
+def test_the_deployments_require_the_rest_key() -> None:
+    compose = (DEPLOY / "docker-compose.yml").read_text()
+    assert "REST_API_KEY: ${REST_API_KEY:?" in compose
+    rasa = next(d for d in load_all(DEPLOY / "k8s" / "rasa.yaml") if d["kind"] == "Deployment")
+    env = {e["name"]: e for c in rasa["spec"]["template"]["spec"]["containers"] for e in c.get("env", [])}
+    ref = env["REST_API_KEY"]["valueFrom"]["secretKeyRef"]
+    assert ref["key"] == "REST_API_KEY" and not ref.get("optional")
+    args = " ".join(rasa["spec"]["template"]["spec"]["containers"][0]["args"])
+    assert "--enable-api" not in args and "--enable-api" not in compose

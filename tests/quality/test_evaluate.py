@@ -159,7 +159,7 @@ def test_the_report_keeps_the_sets_apart_and_the_frozen_cases_out(monkeypatch, t
     old.write_text("- {id: old-1, turns: [hi], expect: no_answer}\n")
     monkeypatch.setattr(evaluate, "PUBLIC_SETS", {"public_dev": dev, "public_frozen": dev})
     monkeypatch.setattr(evaluate, "REPORT", tmp_path / "report.json")
-    monkeypatch.setattr(evaluate, "send", lambda url, sender, text: (abstain("out_of_scope"), 3.0))
+    monkeypatch.setattr(evaluate, "send", lambda url, sender, text, headers=None: (abstain("out_of_scope"), 3.0))
     failed = evaluate.run("http://bot", [old], ["old", "public_dev", "public_frozen"])
     import json
 

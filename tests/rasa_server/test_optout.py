@@ -75,3 +75,32 @@ def test_backend_from_env_picks_postgres_when_database_url_is_set(tmp_path: Path
     assert isinstance(sqlite, SqliteOptOuts) and sqlite.path == tmp_path / "o.sqlite"
     default = backend_from_env({})
     assert isinstance(default, SqliteOptOuts) and default.path.parts[-2:] == ("var", "sms_optout.sqlite")
+
+
+def test_a_message_is_a_first_delivery_once_until_it_is_pruned(backend: OptOutBackend) -> None:
+    day = 86400.0
+    assert backend.first_delivery(["sid:SM1"], 1000.0, day) is True
+    assert backend.first_delivery(["sid:SM1"], 1000.0 + day - 1, day) is False  # remembered for the whole TTL
+    assert backend.first_delivery(["sid:SM2", "token:t"], 1000.0, day) is True
+    assert backend.first_delivery(["sid:SM3", "token:t"], 1000.0, day) is False  # a retry: same token
+    assert backend.first_delivery(["sid:SM1"], 1000.0 + 3 * day, day) is True  # pruned after the TTL
+
+
+def test_a_second_process_sees_the_delivery(backend: OptOutBackend) -> None:
+    backend.first_delivery(["sid:shared"], 5.0, 86400.0)
+    other = SqliteOptOuts(backend.path) if isinstance(backend, SqliteOptOuts) else PostgresOptOuts(backend.url)
+
+    assert other.first_delivery(["sid:shared"], 6.0, 86400.0) is False
+
+
+def test_when_the_store_is_down_this_process_still_refuses_a_replay() -> None:
+    down = OptOuts(PostgresOptOuts(f"postgresql://postgres@127.0.0.1:{free_port()}/test", connect_timeout=1))
+
+    async def scenario() -> tuple[bool, bool, bool]:
+        return (
+            await down.first_delivery(["sid:a"], 86400.0),
+            await down.first_delivery(["sid:a"], 86400.0),
+            await down.first_delivery(["sid:b"], 86400.0),
+        )
+
+    assert asyncio.run(scenario()) == (True, False, True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +26,7 @@ PUBLIC_URL = "https://bot.example.org/webhooks/sms/webhook"
 def twilio_fields(body: str, phone: str = PHONE) -> dict[str, str]:
     return {
         "AccountSid": "AC" + "0" * 32,
-        "MessageSid": "SM" + "1" * 32,
+        "MessageSid": "SM" + secrets.token_hex(16),  # a new message each time (a repeated one is a replay)
         "From": phone,
         "To": "+15550000000",
         "Body": body,
@@ -140,10 +141,15 @@ def test_signatures_made_otherwise_get_403(sms: RasaServer, signature: Any) -> N
     assert resp.status == 403 and sms.agent.received == []
 
 
-def test_a_body_that_is_not_utf8_gets_403(sms: RasaServer) -> None:
+def test_a_body_that_is_not_utf8_gets_400_and_no_bot_call(sms: RasaServer) -> None:
     resp = sms.request("POST", PATH, b"From=%2B1555&Body=\xff\xfe", {"X-Twilio-Signature": "x"})
 
-    assert resp.status == 403
+    assert resp.status == 400 and resp.json()["error"] == "invalid_utf8"
+    assert sms.agent.received == []
+
+
+def test_a_body_that_is_not_utf8_without_a_signature_still_gets_403(sms: RasaServer) -> None:
+    assert sms.request("POST", PATH, b"From=%2B1555&Body=\xff\xfe").status == 403
 
 
 def test_with_sms_public_url_the_signature_must_cover_the_public_url(tmp_path: Path) -> None:
@@ -295,3 +301,38 @@ def test_keyword_only_matches_a_single_word_message(body: str, word: str) -> Non
 def test_render_sms_drops_custom_messages_and_falls_back_when_the_bot_said_nothing() -> None:
     assert render_sms([{"custom": {"kind": "answer"}}], "555-0100").startswith("Sorry")
     assert render_sms([{"text": "A"}, {"custom": {"kind": "x"}}, {"text": "B"}], "555-0100") == "A B"
+
+
+# ---- replays ----
+
+
+def _signed_post(sms: RasaServer, fields: dict[str, str], **headers: str) -> list[ET.Element]:
+    resp = sms.post_form(PATH, fields, {"X-Twilio-Signature": sign(sms.base_url + PATH, fields), **headers})
+    assert resp.status == 200
+    return ET.fromstring(resp.body).findall("Message")
+
+
+def test_a_replayed_message_gets_an_empty_reply_and_no_new_turn(sms: RasaServer, phone: str) -> None:
+    fields = twilio_fields("what is dupixent", phone)
+
+    first = _signed_post(sms, fields)
+    replayed = _signed_post(sms, fields)
+
+    assert len(first) == 1 and replayed == []
+    assert len(sms.agent.received) == 1
+
+
+def test_a_retry_with_the_same_idempotency_token_is_not_a_new_turn(sms: RasaServer, phone: str) -> None:
+    token = "idem-" + secrets.token_hex(8)
+    first = _signed_post(sms, twilio_fields("what is dupixent", phone), **{"I-Twilio-Idempotency-Token": token})
+    retry = _signed_post(sms, twilio_fields("what is dupixent", phone), **{"I-Twilio-Idempotency-Token": token})
+    other = _signed_post(sms, twilio_fields("what is dupixent", phone))
+
+    assert len(first) == 1 and retry == [] and len(other) == 1
+    assert len(sms.agent.received) == 2
+
+
+def test_a_replayed_stop_does_not_answer_twice(sms: RasaServer, phone: str) -> None:
+    fields = twilio_fields("STOP", phone)
+    assert len(_signed_post(sms, fields)) == 1
+    assert _signed_post(sms, fields) == []

@@ -119,13 +119,13 @@ def test_valid_jwt_in_the_header_makes_sub_the_sender(with_jwt: RasaServer) -> N
     resp = with_jwt.post_json(URL, {"message": "hi", "sender": "victim"}, {"Authorization": f"Bearer {token()}"})
 
     assert resp.status == 200 and resp.json()["session"] is None
-    assert [r.sender_id for r in with_jwt.agent.received] == ["patient-42"]
+    assert [r.sender_id for r in with_jwt.agent.received] == ["web:patient-42"]
 
 
 def test_valid_jwt_in_the_body_works_too(with_jwt: RasaServer) -> None:
     resp = with_jwt.post_json(URL, {"message": "hi", "token": token("p-7")})
 
-    assert resp.status == 200 and with_jwt.agent.received[0].sender_id == "p-7"
+    assert resp.status == 200 and with_jwt.agent.received[0].sender_id == "web:p-7"
 
 
 @pytest.mark.parametrize(
@@ -166,8 +166,8 @@ def test_with_jwt_configured_anonymous_sessions_are_refused(with_jwt: RasaServer
 BAD_BODIES: list[tuple[str, bytes, int, str]] = [
     ("empty-body", b"", 400, "empty_body"),
     ("not-json", b"hello there", 400, "invalid_json"),
-    ("json-array", b'["hi"]', 400, "invalid_json"),
-    ("invalid-utf8", b'{"message": "caf\xe9"}', 400, "invalid_encoding"),
+    ("json-array", b'["hi"]', 400, "invalid_body"),
+    ("invalid-utf8", b'{"message": "caf\xe9"}', 400, "invalid_utf8"),
     ("deep-nesting", b"[" * 10_000 + b"]" * 10_000, 400, "invalid_json"),
     ("missing-message", b"{}", 400, "message_missing"),
     ("null-message", b'{"message": null}', 400, "message_missing"),

@@ -1,7 +1,9 @@
 """SMS opt-outs, kept across restarts and shared by replicas: SQLite file, or PostgreSQL when DATABASE_URL is set.
 
 Keyed by the hashed phone number (the raw number is never stored). Opt-outs are a compliance record: they are
-not subject to the conversation retention purge.
+not subject to the conversation retention purge. The same store remembers each delivered message (its
+MessageSid, and Twilio's idempotency token) for SMS_REPLAY_TTL so a replayed or retried request is not a new turn;
+entries older than that are pruned whenever a message arrives.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import datetime as dt
 import logging
 import re
 import sqlite3
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,6 +23,9 @@ from bot.rasa_server.settings import ChannelSettings
 log = logging.getLogger(__name__)
 
 _CREATE = "CREATE TABLE IF NOT EXISTS sms_optout (number_hash TEXT PRIMARY KEY, opted_out_at TEXT NOT NULL)"
+_CREATE_SEEN = "CREATE TABLE IF NOT EXISTS sms_seen (message_key TEXT PRIMARY KEY, seen_at DOUBLE PRECISION NOT NULL)"
+_PRUNE = "DELETE FROM sms_seen WHERE seen_at < {}"
+_REMEMBER = "INSERT INTO sms_seen (message_key, seen_at) VALUES ({0}, {0}) ON CONFLICT (message_key) DO NOTHING"
 
 
 class OptOutBackend(Protocol):
@@ -31,6 +37,10 @@ class OptOutBackend(Protocol):
 
     def opt_in(self, key: str) -> bool:
         """Remove the opt-out; True when the number was opted out."""
+        ...
+
+    def first_delivery(self, keys: list[str], now: float, ttl: float) -> bool:
+        """Remember the message keys (pruning entries older than `ttl`); True when none of them was seen."""
         ...
 
 
@@ -51,6 +61,7 @@ class SqliteOptOuts:
         conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         if not self._ready:
             conn.execute(_CREATE)
+            conn.execute(_CREATE_SEEN)
             self._ready = True
         return conn
 
@@ -79,6 +90,17 @@ class SqliteOptOuts:
         finally:
             conn.close()
 
+    def first_delivery(self, keys: list[str], now: float, ttl: float) -> bool:
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(_PRUNE.format("?"), (now - ttl,))
+            new = [conn.execute(_REMEMBER.format("?"), (k, now)).rowcount for k in keys]
+            conn.execute("COMMIT")
+            return all(n == 1 for n in new)
+        finally:
+            conn.close()
+
 
 class PostgresOptOuts:
     """The same table in PostgreSQL (psycopg2, in the Rasa venv), for several hosts."""
@@ -89,20 +111,31 @@ class PostgresOptOuts:
         self._ready = False
 
     def _run(self, sql: str, args: tuple[Any, ...]) -> Any:
+        return self._run_all([(sql, args)])[-1]
+
+    def _run_all(self, statements: list[tuple[str, tuple[Any, ...]]]) -> list[Any]:
+        """Each statement's first row (queries) or row count, in one transaction."""
         import psycopg2  # only in the Rasa venv; imported when PostgreSQL is actually used
 
         conn = psycopg2.connect(self.url, connect_timeout=self.connect_timeout)
         try:
-            conn.autocommit = True
+            if not self._ready:
+                conn.autocommit = True
+                with conn.cursor() as cur:
+                    for create in (_CREATE, _CREATE_SEEN):
+                        try:
+                            cur.execute(create)
+                        except psycopg2.IntegrityError:  # another replica created it at the same moment
+                            pass
+                self._ready = True
+            conn.autocommit = False
+            results = []
             with conn.cursor() as cur:
-                if not self._ready:
-                    try:
-                        cur.execute(_CREATE)
-                    except psycopg2.IntegrityError:  # another replica created it at the same moment
-                        pass
-                    self._ready = True
-                cur.execute(sql, args)
-                return cur.fetchone() if cur.description else cur.rowcount
+                for sql, args in statements:
+                    cur.execute(sql, args)
+                    results.append(cur.fetchone() if cur.description else cur.rowcount)
+            conn.commit()
+            return results
         finally:
             conn.close()
 
@@ -116,6 +149,11 @@ class PostgresOptOuts:
     def opt_in(self, key: str) -> bool:
         return bool(self._run("DELETE FROM sms_optout WHERE number_hash = %s", (key,)))
 
+    def first_delivery(self, keys: list[str], now: float, ttl: float) -> bool:
+        inserts = [(_REMEMBER.format("%s"), (k, now)) for k in keys]
+        counts = self._run_all([(_PRUNE.format("%s"), (now - ttl,)), *inserts])
+        return all(n == 1 for n in counts[1:])
+
 
 class OptOuts:
     """Async access to a backend. If the backend fails, opt-outs made meanwhile are still honoured by this process."""
@@ -123,6 +161,7 @@ class OptOuts:
     def __init__(self, backend: OptOutBackend) -> None:
         self.backend = backend
         self._unsaved: set[str] = set()
+        self._seen: dict[str, float] = {}  # message keys seen while the store was down
 
     async def is_opted_out(self, key: str) -> bool:
         try:
@@ -143,6 +182,18 @@ class OptOuts:
             self._unsaved.discard(key)
             return False
         return bool(newly)
+
+    async def first_delivery(self, keys: list[str], ttl: float) -> bool:
+        """True unless a message with one of these keys was delivered within `ttl` seconds (a replay or retry)."""
+        now = time.time()
+        try:
+            return bool(await asyncio.to_thread(self.backend.first_delivery, keys, now, ttl))
+        except Exception as exc:
+            log.error("replay store unavailable (%s); using this process's record", type(exc).__name__)
+        self._seen = {k: t for k, t in self._seen.items() if t >= now - ttl}
+        new = not any(k in self._seen for k in keys)
+        self._seen.update(dict.fromkeys(keys, now))
+        return new
 
     async def opt_in(self, key: str) -> bool:
         was_unsaved = key in self._unsaved

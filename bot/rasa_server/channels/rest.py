@@ -1,8 +1,14 @@
-"""Rasa's REST channel with input checks and a guaranteed reply. Same URL: /webhooks/rest/webhook."""
+"""Rasa's REST channel with input checks and a guaranteed reply. Same URL: /webhooks/rest/webhook.
+
+For trusted callers (tools, tests, integrations): when REST_API_KEY is set, POST needs it as
+`Authorization: Bearer <key>` or `X-Api-Key: <key>` (else 401). Callers name the conversation ("sender"), so ids in
+the web and SMS channels' namespaces are refused (see ids.py); bodies are parsed defensively (see bodies.py).
+"""
 
 from __future__ import annotations
 
-import json
+import hmac
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +19,8 @@ from sanic.response import HTTPResponse
 
 from bot.constants import DEFAULT_CLINIC_PHONE
 from bot.rasa_server import action_check
+from bot.rasa_server.channels.bodies import MAX_JSON_BYTES as MAX_BODY_BYTES
+from bot.rasa_server.channels.bodies import BadBody, check_size, parse_json_object
 from bot.rasa_server.channels.common import (
     BadText,
     OnNewMessage,
@@ -22,35 +30,47 @@ from bot.rasa_server.channels.common import (
     has_reply,
     run_turn,
 )
+from bot.rasa_server.channels.guards import GuardedBlueprint
+from bot.rasa_server.channels.ids import rest_sender
 from bot.rasa_server.settings import ChannelSettings
+
+log = logging.getLogger(__name__)
 
 
 def _error(status: int, code: str, message: str) -> HTTPResponse:
     return response.json({"error": code, "message": message}, status=status)
 
 
-def parse_body(raw: bytes) -> dict[str, Any]:
-    """The request body as a JSON object, or BadText saying what is wrong with it."""
-    try:
-        body = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise BadText("invalid_utf8", "The request body is not valid UTF-8.") from exc
-    except json.JSONDecodeError as exc:
-        raise BadText("invalid_json", "The request body is not valid JSON.") from exc
-    if not isinstance(body, dict):
-        raise BadText("invalid_body", "The request body must be a JSON object.")
-    return body
+def parse_body(raw: bytes | None) -> dict[str, Any]:
+    """The request body as a JSON object, or BadBody saying what is wrong with it."""
+    return parse_json_object(raw)
+
+
+def presented_key(request: Request) -> str:
+    """The API key a request carries (`Authorization: Bearer` or `X-Api-Key`), or ""."""
+    scheme, _, value = (request.headers.get("authorization") or "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return (request.headers.get("x-api-key") or "").strip()
 
 
 class SafeRestInput(RestInput):
-    def __init__(self, clinic_phone: str = DEFAULT_CLINIC_PHONE, turn_timeout: float = 30.0) -> None:
+    def __init__(self, clinic_phone: str = DEFAULT_CLINIC_PHONE, turn_timeout: float = 30.0, api_key: str = "") -> None:
         self.clinic_phone = clinic_phone
         self.turn_timeout = turn_timeout
+        self.api_key = api_key
+        if not api_key:
+            log.warning("rest channel: REST_API_KEY is not set; /webhooks/rest/webhook is open to any caller")
+
+    def authorized(self, request: Request) -> bool:
+        if not self.api_key:
+            return True
+        return hmac.compare_digest(presented_key(request).encode(), self.api_key.encode())
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SafeRestInput:
         settings = ChannelSettings.from_env(environ)
-        return cls(settings.clinic_phone, settings.rest_turn_timeout)
+        return cls(settings.clinic_phone, settings.rest_turn_timeout, settings.rest_api_key)
 
     @classmethod
     def name(cls) -> str:
@@ -62,7 +82,7 @@ class SafeRestInput(RestInput):
         return cls.from_env()
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        webhook = Blueprint("safe_rest_webhook", __name__)
+        webhook = GuardedBlueprint("safe_rest_webhook", __name__)
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -70,14 +90,17 @@ class SafeRestInput(RestInput):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            if not self.authorized(request):
+                resp = _error(401, "unauthorized", "This endpoint needs the REST API key (Authorization: Bearer).")
+                resp.headers["WWW-Authenticate"] = "Bearer"
+                return resp
             try:
-                body = parse_body(request.body or b"")
-                sender = body.get("sender")
-                if not isinstance(sender, str) or not 0 < len(sender.strip()) <= 128:
-                    raise BadText("invalid_sender", '"sender" must be a non-empty string of at most 128 characters.')
+                check_size(request.headers.get("content-length"), request.body, MAX_BODY_BYTES)
+                body = parse_body(request.body)
+                sender = rest_sender(body.get("sender"))
                 text = clean_text(body.get("message"))
             except BadText as err:
-                status = 413 if err.code == "message_too_long" else 400
+                status = err.status if isinstance(err, BadBody) else 413 if err.code == "message_too_long" else 400
                 return _error(status, err.code, str(err))
             messages = await run_turn(on_new_message, text, sender, self.name(), self.turn_timeout)
             if not has_reply(messages):

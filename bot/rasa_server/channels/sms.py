@@ -3,8 +3,9 @@
 Enabled when TWILIO_AUTH_TOKEN is set (else 503). Every request's X-Twilio-Signature is checked against
 SMS_PUBLIC_URL (the exact webhook URL configured in Twilio) or, when unset, the request URL; unsigned or tampered
 requests get 403 with an empty body and never reach the bot. The sender id is a keyed hash of the phone number,
-so raw numbers never reach the tracker store or the logs. STOP-type keywords opt a number out (stored in SQLite or
-PostgreSQL); replies are plain GSM-7 of at most two segments.
+so raw numbers never reach the tracker store or the logs. A message already answered (same MessageSid or
+I-Twilio-Idempotency-Token within SMS_REPLAY_TTL) gets an empty TwiML reply and no new turn. STOP-type keywords
+opt a number out (stored in SQLite or PostgreSQL); replies are plain GSM-7 of at most two segments.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import parse_qs
 
 from rasa.core.channels.channel import InputChannel
 from sanic import Blueprint, response
@@ -25,6 +25,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.constants import DEFAULT_CLINIC_PHONE, SMS_MAX_CHOICES
+from bot.rasa_server.channels.bodies import MAX_FORM_BYTES, BadBody, FormFields, check_size, parse_form
 from bot.rasa_server.channels.common import (
     BadText,
     OnNewMessage,
@@ -34,10 +35,12 @@ from bot.rasa_server.channels.common import (
     run_turn,
 )
 from bot.rasa_server.channels.gsm7 import SMS_LIMIT, gsm7_fit, is_gsm7
+from bot.rasa_server.channels.guards import GuardedBlueprint
+from bot.rasa_server.channels.ids import SMS
 from bot.rasa_server.channels.optout import OptOutBackend, OptOuts, backend_from_settings
 from bot.rasa_server.settings import DEFAULT_PROGRAM, ChannelSettings
 
-__all__ = ["SmsInput", "gsm7_fit", "is_gsm7", "render_sms", "keyword"]
+__all__ = ["SmsInput", "gsm7_fit", "is_gsm7", "keyword", "parse_form", "render_sms"]
 
 log = logging.getLogger(__name__)
 
@@ -66,18 +69,6 @@ def render_sms(messages: Sequence[Mapping[str, Any]], clinic_phone: str, limit: 
     return gsm7_fit(body or fallback_text(clinic_phone), limit)
 
 
-class _Params(dict):  # type: ignore[type-arg]
-    """Form fields as lists, with the `getall` Twilio's validator uses for repeated fields."""
-
-    def getall(self, name: str) -> list[str]:
-        return list(self[name])
-
-
-def parse_form(raw: bytes | None) -> _Params:
-    """application/x-www-form-urlencoded body; ValueError when it is not UTF-8 or has too many fields."""
-    return _Params(parse_qs((raw or b"").decode("utf-8"), keep_blank_values=True, max_num_fields=200))
-
-
 class SmsInput(InputChannel):
     """Twilio SMS webhook channel (see the module docstring)."""
 
@@ -101,6 +92,7 @@ class SmsInput(InputChannel):
             clinic_phone=settings.clinic_phone,
             turn_timeout=settings.sms_turn_timeout,
             optouts=backend_from_settings(settings),
+            replay_ttl=settings.sms_replay_ttl,
         )
 
     def __init__(
@@ -113,6 +105,7 @@ class SmsInput(InputChannel):
         program_name: str = DEFAULT_PROGRAM,
         clinic_phone: str = DEFAULT_CLINIC_PHONE,
         turn_timeout: float = 12.0,
+        replay_ttl: float = 172800.0,
     ) -> None:
         self.auth_token = auth_token
         # The sender-id key; defaults to the auth token. Set SMS_ID_SECRET so rotating the token keeps
@@ -123,6 +116,7 @@ class SmsInput(InputChannel):
         self.clinic_phone = clinic_phone
         self.turn_timeout = turn_timeout
         self.optouts = OptOuts(optouts)
+        self.replay_ttl = replay_ttl
         if not auth_token:
             log.warning("sms channel: TWILIO_AUTH_TOKEN is not set; /webhooks/sms/webhook answers 503")
 
@@ -130,7 +124,7 @@ class SmsInput(InputChannel):
         """A stable id for a phone number that does not reveal it."""
         number = re.sub(r"[\s().-]", "", phone)
         digest = hmac.new(self.id_secret.encode(), b"sms-sender:" + number.encode(), hashlib.sha256).hexdigest()
-        return f"sms:{digest[:32]}"
+        return f"{SMS}{digest[:32]}"
 
     def help_text(self) -> str:
         return gsm7_fit(
@@ -151,17 +145,25 @@ class SmsInput(InputChannel):
             f"Please send your question as a text message. Emergency? Call 911. Clinic: {self.clinic_phone}."
         )
 
-    def signed(self, request: Request) -> _Params | None:
-        """The form fields when the request carries a valid Twilio signature, else None."""
+    def signed(self, request: Request) -> FormFields | None:
+        """The form fields when the request carries a valid Twilio signature, else None; BadBody for a bad form."""
         signature = request.headers.get("x-twilio-signature", "")
         if not signature:
             return None
-        try:
-            params = parse_form(request.body)
-        except ValueError:  # not UTF-8, or too many fields: Twilio never sends that
-            return None
+        check_size(request.headers.get("content-length"), request.body, MAX_FORM_BYTES)
+        params = parse_form(request.body)
         url = self.public_url or request.url
         return params if RequestValidator(self.auth_token).validate(url, params, signature) else None
+
+    async def first_delivery(self, request: Request, params: Mapping[str, list[str]]) -> bool:
+        """False when this message (its MessageSid or Twilio's idempotency token) was already answered."""
+        keys = [f"sid:{sid}" for sid in (params.get("MessageSid") or [])[:1] if sid]
+        token = (request.headers.get("i-twilio-idempotency-token") or "").strip()[:200]
+        if token:
+            keys.append(f"token:{token}")
+        if not keys:  # Twilio always sends a MessageSid; nothing to compare without one
+            return True
+        return await self.optouts.first_delivery(keys, self.replay_ttl)
 
     async def reply_to(
         self, params: Mapping[str, list[str]], on_new_message: OnNewMessage, app: Any = None
@@ -198,7 +200,7 @@ class SmsInput(InputChannel):
         return render_sms(messages, self.clinic_phone)
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        bp = Blueprint("sms_webhook", __name__)
+        bp = GuardedBlueprint("sms_webhook", __name__)
 
         @bp.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -209,12 +211,18 @@ class SmsInput(InputChannel):
             if not self.auth_token:
                 message = "The SMS channel is off: set TWILIO_AUTH_TOKEN to enable it."
                 return response.json({"error": "sms_disabled", "message": message}, status=503)
-            params = self.signed(request)
+            try:
+                params = self.signed(request)
+            except BadBody as err:
+                return response.json({"error": err.code, "message": str(err)}, status=err.status)
             if params is None:
                 log.warning("sms request with a missing or invalid Twilio signature refused")
                 return response.empty(status=403)
             try:
-                text = await self.reply_to(params, on_new_message, request.app)
+                replay = not await self.first_delivery(request, params)
+                if replay:
+                    log.warning("sms request for a message already answered (replay or retry); no new turn")
+                text = None if replay else await self.reply_to(params, on_new_message, request.app)
             except Exception as exc:  # never a 5xx: Twilio would retry or show an error to nobody
                 log.error("sms channel error: %s", type(exc).__name__)
                 log.debug("sms channel error", exc_info=True)

@@ -4,8 +4,8 @@ Request:  {"message": "...", "token": "<portal JWT>"}   when WEB_JWT_SECRET is s
           {"message": "...", "session": "<token we issued>"}   in the demo (no WEB_JWT_SECRET; omit on the first turn)
 Response: {"session": "<token>" | null, "messages": [{"text", "buttons", "custom"}, ...]}
 
-Identity is never chosen by the client: with a JWT the sender id is its verified `sub`; without one the channel
-issues a random session id and an HMAC-signed token for it, and accepts only tokens it signed.
+Identity is never chosen by the client: with a JWT the sender id is `web:<verified sub>`; without one the channel
+issues a random session id (sender `web-<id>`) and an HMAC-signed token for it, and accepts only tokens it signed.
 Errors are JSON {"error": code, "message": text} with a 4xx status; a failed bot turn still gets a 200 reply.
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 import re
 import secrets
@@ -29,6 +28,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.constants import DEFAULT_CLINIC_PHONE
+from bot.rasa_server.channels.bodies import MAX_JSON_BYTES as MAX_BODY_BYTES
+from bot.rasa_server.channels.bodies import BadBody, check_size, parse_json_object
 from bot.rasa_server.channels.common import (
     BadText,
     OnNewMessage,
@@ -39,11 +40,12 @@ from bot.rasa_server.channels.common import (
     has_reply,
     run_turn,
 )
+from bot.rasa_server.channels.guards import GuardedBlueprint
+from bot.rasa_server.channels.ids import WEB_ANONYMOUS, WEB_SIGNED_IN
 from bot.rasa_server.settings import DEFAULT_ORIGINS, ChannelSettings
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 64 * 1024
 _SUB = re.compile(r"[A-Za-z0-9._:@|-]{1,128}", re.ASCII)
 _SID = re.compile(r"[A-Za-z0-9_-]{16,64}", re.ASCII)
 _IAT = re.compile(r"[0-9]{1,12}", re.ASCII)
@@ -60,21 +62,13 @@ class WebError(Exception):
         self.message = message
 
 
-def parse_body(raw: bytes | None) -> dict[str, Any]:
+def parse_body(raw: bytes | None, content_length: str | None = None) -> dict[str, Any]:
     """The request's JSON object (any content type, so the widget can send a CORS "simple" request)."""
-    if not raw:
-        raise WebError(400, "empty_body", 'Send a JSON object such as {"message": "your question"}.')
-    if len(raw) > MAX_BODY_BYTES:
-        raise WebError(413, "body_too_large", "The request is too large.")
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise WebError(400, "invalid_encoding", "The request body is not valid UTF-8 text.") from None
-    except (ValueError, RecursionError):
-        raise WebError(400, "invalid_json", "The request body is not valid JSON.") from None
-    if not isinstance(data, dict):
-        raise WebError(400, "invalid_json", 'The request body must be a JSON object such as {"message": "..."}.')
-    return data
+        check_size(content_length, raw, MAX_BODY_BYTES)
+        return parse_json_object(raw, MAX_BODY_BYTES)
+    except BadBody as err:
+        raise WebError(err.status, err.code, str(err)) from None
 
 
 def verify_jwt(token: str, secret: str, leeway: float = 30.0) -> str:
@@ -119,7 +113,7 @@ class SessionSigner:
 
     @staticmethod
     def sender_id(sid: str) -> str:
-        return f"web-{sid}"
+        return f"{WEB_ANONYMOUS}{sid}"
 
     def _sign(self, payload: str) -> str:
         digest = hmac.new(self._key, b"web-session:v1:" + payload.encode(), hashlib.sha256).digest()
@@ -200,7 +194,7 @@ class WebInput(InputChannel):
                 token = body["token"].strip()
             if not token:
                 raise WebError(401, "token_missing", "Please sign in to the portal to use the chat.")
-            return verify_jwt(token, self.jwt_secret), None
+            return f"{WEB_SIGNED_IN}{verify_jwt(token, self.jwt_secret)}", None
         session = body.get("session")
         if session is None or session == "":
             token, sender_id = self.sessions.issue()
@@ -231,7 +225,7 @@ class WebInput(InputChannel):
     async def handle(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
         """One widget request: identify, validate, run the turn, answer with every message of it."""
         try:
-            body = parse_body(request.body)
+            body = parse_body(request.body, request.headers.get("content-length"))
             sender_id, session = self.identify(request, body)
             text = clean_text(body.get("message"))
         except WebError as err:
@@ -246,7 +240,7 @@ class WebInput(InputChannel):
         return self._cors(request, response.json({"session": session, "messages": messages}))
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        bp = Blueprint("web_webhook", __name__)
+        bp = GuardedBlueprint("web_webhook", __name__)
 
         @bp.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
