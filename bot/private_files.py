@@ -23,8 +23,9 @@ def use_private_umask() -> None:
 
 
 def private_dir(path: Path) -> Path:
-    """Create `path` (and missing parents) if needed and make it 0700."""
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    """Create `path` and any missing parents 0700 (mkdir's parents=True would make those 0777 - umask)."""
+    for missing in reversed([p for p in (path, *path.parents) if not p.exists()]):
+        missing.mkdir(mode=DIR_MODE, exist_ok=True)
     path.chmod(DIR_MODE)
     return path
 

@@ -17,8 +17,12 @@ def mode(path: Path) -> int:
 
 
 def test_private_dir_creates_missing_folders_and_tightens_an_existing_one(tmp_path: Path) -> None:
-    new = private_dir(tmp_path / "a" / "var")
-    assert new.is_dir() and mode(new) == 0o700
+    previous = os.umask(0o022)  # a login shell's usual umask
+    try:
+        new = private_dir(tmp_path / "a" / "var")
+    finally:
+        os.umask(previous)
+    assert new.is_dir() and mode(new) == 0o700 and mode(tmp_path / "a") == 0o700
     old = tmp_path / "old"
     old.mkdir(mode=0o755)
     old.chmod(0o755)
