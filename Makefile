@@ -80,7 +80,7 @@ lint: setup ## ruff; mypy on bot/rasa_server in the Rasa environment (3.10) and 
 	$(VENV)/bin/mypy bot actions --exclude '^bot/rasa_server/'
 
 validate: setup ## rasa data validate --fail-on-warnings
-	@mkdir -p var
+	@install -d -m 700 var
 	$(RASA) data validate --data data --config config.yml --domain domain.yml --fail-on-warnings
 
 channels: setup $(ENCODER) ## tests/rasa_server inside the Rasa environment (channels, classifier, tracker store)
@@ -90,7 +90,7 @@ unit: setup $(MODEL) ## pytest: every test, servers and browser included
 	$(PY) -m pytest
 
 stories: setup $(MODEL) ## Rasa test stories on the trained model
-	@mkdir -p var
+	@install -d -m 700 var
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml --fail-on-prediction-errors --out var/results/core
 
 test: setup $(MODEL) lint validate stories channels unit ## Set up and run every test

@@ -37,6 +37,7 @@ __all__ = [
     "use_offline_models",
 ]
 
+MIN_TOKEN_LENGTH = 16
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # The mapping Settings.from_env(environ) reads instead of os.environ (None: os.environ).
 _environ: ContextVar[Mapping[str, str] | None] = ContextVar("settings_environ", default=None)
@@ -73,6 +74,8 @@ class Settings(BaseSettings):
     sanic_host: str = Field("127.0.0.1", alias="SANIC_HOST")
     action_port: int = _port(5055, "ACTION_PORT")
     action_workers: int = Field(1, alias="ACTION_WORKERS", ge=1)
+    # Rasa sends it in the X-Action-Token header (endpoints.yml); required unless SANIC_HOST is a loopback address.
+    action_server_token: SecretStr = Field(SecretStr(""), alias="ACTION_SERVER_TOKEN")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     cache_dir: Path = Field(ROOT / "var" / "cache", alias="BOT_CACHE_DIR")
     encoder_threads: int = Field(1, alias="ENCODER_THREADS", ge=1)  # ONNX Runtime threads per process
@@ -182,6 +185,13 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("must be an IANA time zone such as America/Los_Angeles") from None
+        return value
+
+    @field_validator("action_server_token")
+    @classmethod
+    def _action_token(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value() and len(value.get_secret_value()) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"must be at least {MIN_TOKEN_LENGTH} characters")
         return value
 
     @field_validator("log_level")

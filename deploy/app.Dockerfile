@@ -16,7 +16,8 @@ COPY requirements/actions.txt requirements/actions.txt
 RUN pip install --no-cache-dir --extra-index-url https://download.pytorch.org/whl/cpu -r requirements/actions.txt
 COPY bot bot
 COPY actions actions
-RUN useradd --uid 10001 --no-create-home app && mkdir -p /app/var && chown -R app /app/var
+# /app/var (stores, spool, cache) is the app user's only; the servers also set umask 077.
+RUN useradd --uid 10001 --no-create-home app && install -d -m 700 -o 10001 /app/var
 USER 10001
 # /app/var holds the handoff spool (tickets written while PostgreSQL is down) and the embedding cache:
 # mount a persistent volume there, shared by the action server and the staff app of the same pod/host.

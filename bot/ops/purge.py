@@ -4,11 +4,16 @@ Conversations live in Rasa's SQL tracker store: the SQLite file TRACKER_DB (defa
 is set (production profile), PostgreSQL from DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD with the same defaults as
 the stack and deploy/ (database "eczema"; see bot/settings.py). Tickets live in the handoff store.
 SMS opt-outs are a compliance record and are kept.
+
+Deleted means gone from the files where the stores can make it so: on SQLite the purge deletes with secure_delete
+(rows zeroed) and then checkpoints and truncates the write-ahead log; on PostgreSQL it runs VACUUM on the purged
+tables so the dead rows' space is reclaimed (README, Privacy, says what that does and does not guarantee).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sqlite3
 import sys
 import time
@@ -17,9 +22,12 @@ from typing import Any
 from bot.handoff.store import open_store
 from bot.settings import Settings, get_settings
 
+log = logging.getLogger(__name__)
+
 # Senders whose newest event is older than the cutoff; their whole conversation goes.
 _OLD_SENDERS = "SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < {mark}"
 _DELETE = f"DELETE FROM events WHERE sender_id IN ({_OLD_SENDERS})"
+HANDOFF_TABLES = ("handoff_messages", "handoff_outbox", "handoff_tickets")
 
 
 def _tracker_connection(settings: Settings) -> tuple[Any, str]:
@@ -34,7 +42,9 @@ def _tracker_connection(settings: Settings) -> tuple[Any, str]:
             password=settings.db_password.get_secret_value() or None,
         )
         return conn, "%s"
-    return sqlite3.connect(settings.tracker_db), "?"
+    lite = sqlite3.connect(settings.tracker_db)
+    lite.execute("PRAGMA secure_delete=ON")
+    return lite, "?"
 
 
 def purge_conversations(older_than_days: int, now: float | None = None, settings: Settings | None = None) -> int:
@@ -51,9 +61,34 @@ def purge_conversations(older_than_days: int, now: float | None = None, settings
             raise
         deleted = cur.rowcount
         conn.commit()
+        if deleted:
+            reclaim(conn, ("events",))
         return int(deleted)
     finally:
         conn.close()
+
+
+def reclaim(conn: Any, tables: tuple[str, ...]) -> None:
+    """After a delete: SQLite empties its write-ahead log (the rows are already zeroed); PostgreSQL VACUUMs."""
+    if isinstance(conn, sqlite3.Connection):
+        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if busy:
+            log.warning("the write-ahead log could not be truncated (a reader was busy); run make purge again")
+        return
+    conn.autocommit = True  # VACUUM cannot run inside a transaction
+    for table in tables:
+        conn.execute(f"VACUUM {table}")  # table names are this module's constants
+
+
+def vacuum_handoff_tables(settings: Settings) -> None:
+    """VACUUM the PostgreSQL handoff tables after a ticket purge (the SQLite store truncates its own WAL)."""
+    url = settings.database_url.get_secret_value()
+    if not url:
+        return
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        reclaim(conn, HANDOFF_TABLES)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     events = purge_conversations(args.days, settings=settings)
     tickets = open_store(settings).purge(args.days)
+    if tickets:
+        vacuum_handoff_tables(settings)
     print(f"purged {events} conversation events and {tickets} tickets older than {args.days} days")
     return 0
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.constants import ROOT
+from bot.private_files import UMASK, make_private, open_private, private_dir, use_private_umask
 from bot.rasa_server.settings import ChannelSettings
 from bot.settings import Settings, child_environ, get_settings
 
@@ -92,6 +93,8 @@ class Stack:
     web_session_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     # prod: the REST key when REST_API_KEY is unset (one per Stack, kept across restarts).
     generated_rest_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    # Rasa's credential for the action server (X-Action-Token) when ACTION_SERVER_TOKEN is unset; one per Stack.
+    action_server_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -155,6 +158,8 @@ class Stack:
         env.setdefault("WIDGET_BOT_URL", self.rasa_url)
         env.setdefault("WEB_ALLOWED_ORIGINS", self.staff_url)
         env.setdefault("TRACKER_DB", str(ROOT / "var" / "tracker.db"))
+        if not env.get("ACTION_SERVER_TOKEN"):
+            env["ACTION_SERVER_TOKEN"] = self.action_server_token
         if self.prod:
             self._prod_env(env)
         # A SettingsError naming the variable before any child starts (the Rasa channels' reader is stdlib only).
@@ -177,12 +182,23 @@ class Stack:
         env["RASA_REPLICAS"] = ",".join(self.replica_urls)
         env["BALANCER_PORT"] = str(self.ports.rasa)
 
+    def _private_files(self, env: Mapping[str, str]) -> None:
+        """var/ and the log folder 0700; the stores' files left by earlier runs 0600 (new ones: the umask)."""
+        private_dir(ROOT / "var")
+        private_dir(self.log_dir)
+        settings, channels = Settings.from_env(env), ChannelSettings.from_env(env)
+        for store in (settings.tracker_db, settings.handoff_db_path, channels.sms_optout_db):
+            if not store.parent.exists():
+                private_dir(store.parent)
+            make_private(store)
+
     def _spawn(self, name: str, argv: list[str]) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_dir / f"{name}.log", "ab")
-        self.processes[name] = subprocess.Popen(
-            argv, cwd=ROOT, env=self._env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        env = self._env()
+        self._private_files(env)
+        with open_private(self.log_dir / f"{name}.log") as log:  # the child keeps its own handle
+            self.processes[name] = subprocess.Popen(
+                argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, umask=UMASK
+            )
         self.started[name] = time.monotonic()
 
     def start_actions(self) -> None:
@@ -379,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replicas", type=int, default=2, help="Rasa replicas with --prod (default 2)")
     parser.add_argument("--action-workers", type=int, default=None, help="action-server workers with --prod")
     args = parser.parse_args(argv)
+    use_private_umask()
     settings = get_settings()
     if args.prod:
         stack = Stack(profile="prod", rasa_replicas=args.replicas, action_workers=args.action_workers)

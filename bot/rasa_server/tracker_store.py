@@ -46,6 +46,9 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Deleted rows are zeroed, not left in free pages (many builds default to it; not all). The WAL still holds
+    # them until erase_conversation (channels/common.py) or `make purge` checkpoints and truncates it.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

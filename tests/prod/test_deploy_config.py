@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.ops.stack import PROD_ENDPOINTS, Ports, Stack, database_url_from
+from bot.action_server import TOKEN_HEADER
+from bot.ops.stack import LOCAL_ENDPOINTS, PROD_ENDPOINTS, Ports, Stack, database_url_from
 
 DEPLOY = PROD_ENDPOINTS.parent
 _VAR = re.compile(r"\$\{(\w+)\}")
@@ -32,6 +33,12 @@ def test_the_prod_endpoints_use_postgresql_and_redis_from_the_environment() -> N
     # Unquoted, or Rasa would not substitute them.
     assert not re.search(r"""["']\$\{""", PROD_ENDPOINTS.read_text())
     assert {"DB_HOST", "DB_PASSWORD", "REDIS_HOST", "REDIS_KEY_PREFIX", "ACTION_SERVER_URL"} <= endpoint_vars()
+
+
+@pytest.mark.parametrize("path", [PROD_ENDPOINTS, LOCAL_ENDPOINTS], ids=lambda p: p.name)
+def test_rasa_sends_the_action_server_token_from_the_environment(path: Path) -> None:
+    endpoint = yaml.safe_load(_VAR.sub(lambda m: f"<{m.group(1)}>", path.read_text()))["action_endpoint"]
+    assert endpoint["headers"] == {TOKEN_HEADER: "<ACTION_SERVER_TOKEN>"}
 
 
 def test_the_prod_stack_sets_every_variable_rasa_needs(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,6 +100,9 @@ def test_compose_gives_every_rasa_replica_its_settings_and_the_balancer_every_re
         env = services[name]["environment"]
         assert env["DATABASE_URL"].startswith("postgresql://") and env["HANDOFF_DB_PATH"].startswith("/app/var/")
         assert "spool:/app/var" in services[name]["volumes"]
+    token = services["actions"]["environment"]["ACTION_SERVER_TOKEN"]
+    assert token.startswith("${ACTION_SERVER_TOKEN:?")  # compose refuses to start without it
+    assert all(services[name]["environment"]["ACTION_SERVER_TOKEN"] == token for name in replicas)
     assert int(services["actions"]["environment"]["ACTION_WORKERS"].split("-")[-1].rstrip("}")) > 1
 
 
@@ -120,9 +130,10 @@ def test_kubernetes_gives_each_container_what_it_reads() -> None:
 
     rasa = provided(_container(docs, "Deployment", "rasa", "rasa"))
     assert endpoint_vars() <= rasa and {"WEB_SESSION_SECRET", "DATABASE_URL"} <= rasa
-    for container in ("actions", "staff"):
-        env = provided(_container(docs, "StatefulSet", "actions", container))
-        assert {"DATABASE_URL", "HANDOFF_DB_PATH", "STAFF_TOKEN"} <= env, container
+    actions = provided(_container(docs, "StatefulSet", "actions", "actions"))
+    assert {"DATABASE_URL", "HANDOFF_DB_PATH", "ACTION_SERVER_TOKEN"} <= actions
+    staff = provided(_container(docs, "StatefulSet", "actions", "staff"))
+    assert {"DATABASE_URL", "HANDOFF_DB_PATH", "STAFF_TOKEN"} <= staff
     assert int(config["ACTION_WORKERS"]) > 1
     balancer = _container(docs, "Deployment", "balancer", "balancer")
     assert {e["name"]: e.get("value") for e in balancer["env"]}["RASA_REPLICAS"] == "http://rasa:5005"
@@ -149,3 +160,100 @@ def test_the_deployments_require_the_rest_key() -> None:
     assert ref["key"] == "REST_API_KEY" and not ref.get("optional")
     args = " ".join(rasa["spec"]["template"]["spec"]["containers"][0]["args"])
     assert "--enable-api" not in args and "--enable-api" not in compose
+
+
+def test_compose_publishes_only_the_entry_point_and_the_staff_app_on_loopback() -> None:
+    services = load_all(DEPLOY / "docker-compose.yml")[0]["services"]
+    published = {name: svc["ports"] for name, svc in services.items() if svc.get("ports")}
+    assert set(published) == {"balancer", "staff"}
+    assert all(str(p).startswith("127.0.0.1:") for ports in published.values() for p in ports)
+    assert "expose" not in services["actions"]
+
+
+def test_compose_networks_reach_each_store_from_its_clients_only() -> None:
+    compose = load_all(DEPLOY / "docker-compose.yml")[0]
+    services = compose["services"]
+
+    def peers(service: str) -> set[str]:
+        nets = set(services[service]["networks"])
+        return {name for name, svc in services.items() if name != service and nets & set(svc["networks"])}
+
+    replicas = {name for name in services if name.startswith("rasa-")}
+    assert peers("actions") - {"staff", "postgres"} == replicas  # Rasa calls it; it shares no network with others
+    assert not {"balancer", "redis"} & peers("actions")
+    assert peers("postgres") == replicas | {"actions", "staff"}
+    assert peers("redis") == replicas
+    assert "balancer" not in peers("postgres") | peers("redis")
+    nets = compose["networks"]
+    assert all(nets[n].get("internal") for n in services["actions"]["networks"])  # no way out for the server
+
+
+def _workloads(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [d for d in docs if d["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")]
+
+
+def _selects(policy: dict[str, Any], labels: dict[str, str]) -> bool:
+    wanted = policy["spec"]["podSelector"].get("matchLabels") or {}
+    return all(labels.get(k) == v for k, v in wanted.items())
+
+
+def _k8s_docs() -> list[dict[str, Any]]:
+    k8s = DEPLOY / "k8s"
+    return [doc for res in load_all(k8s / "kustomization.yaml")[0]["resources"] for doc in load_all(k8s / res)]
+
+
+def test_kubernetes_denies_ingress_by_default_and_every_workload_has_a_policy() -> None:
+    docs = _k8s_docs()
+    policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
+    default = [p for p in policies if p["spec"]["podSelector"] == {} and not p["spec"].get("ingress")]
+    assert default and "Ingress" in default[0]["spec"]["policyTypes"]
+    for workload in _workloads(docs):
+        labels = workload["spec"]["template"]["metadata"]["labels"]
+        own = [p for p in policies if p["spec"]["podSelector"] and _selects(p, labels)]
+        assert own, f"no NetworkPolicy admits traffic to {workload['metadata']['name']}"
+
+
+def _ingress_for(port: int, labels: dict[str, str]) -> list[dict[str, Any]]:
+    """The ingress rules of every policy selecting `labels` that open `port`."""
+    rules = []
+    for policy in (d for d in _k8s_docs() if d["kind"] == "NetworkPolicy" and _selects(d, labels)):
+        for rule in policy["spec"].get("ingress") or []:
+            if not rule.get("ports") or any(p.get("port") == port for p in rule["ports"]):
+                rules.append(rule)
+    return rules
+
+
+def test_kubernetes_lets_only_rasa_reach_the_action_server_and_only_the_balancer_reach_rasa() -> None:
+    actions = _ingress_for(5055, {"app": "actions"})
+    assert actions and all(r.get("from") == [{"podSelector": {"matchLabels": {"app": "rasa"}}}] for r in actions)
+    rasa = _ingress_for(5005, {"app": "rasa"})
+    assert rasa and all(r.get("from") == [{"podSelector": {"matchLabels": {"app": "balancer"}}}] for r in rasa)
+    postgres = _ingress_for(5432, {"app": "postgres"})
+    assert postgres and all(
+        {s["podSelector"]["matchLabels"]["app"] for s in r["from"]} == {"rasa", "actions"} for r in postgres
+    )
+    redis = _ingress_for(6379, {"app": "redis"})
+    assert redis and all(r["from"] == [{"podSelector": {"matchLabels": {"app": "rasa"}}}] for r in redis)
+
+
+def test_the_action_server_token_reaches_rasa_and_the_action_server_only() -> None:
+    docs = _k8s_docs()
+
+    def secret_keys(container: dict[str, Any]) -> set[str]:
+        refs = [(e.get("valueFrom") or {}).get("secretKeyRef") for e in container.get("env", [])]
+        return {ref["key"] for ref in refs if ref}
+
+    assert "ACTION_SERVER_TOKEN" in load_all(DEPLOY / "k8s" / "secret.example.yaml")[0]["stringData"]
+    assert "ACTION_SERVER_TOKEN" in secret_keys(_container(docs, "Deployment", "rasa", "rasa"))
+    assert "ACTION_SERVER_TOKEN" in secret_keys(_container(docs, "StatefulSet", "actions", "actions"))
+    assert "ACTION_SERVER_TOKEN" not in secret_keys(_container(docs, "StatefulSet", "actions", "staff"))
+    assert "ACTION_SERVER_TOKEN" not in secret_keys(_container(docs, "Deployment", "balancer", "balancer"))
+
+
+@pytest.mark.parametrize("dockerfile", ["app.Dockerfile", "rasa.Dockerfile"])
+def test_the_images_run_as_a_non_root_user_with_a_private_var(dockerfile: str) -> None:
+    text = (DEPLOY / dockerfile).read_text()
+    users = re.findall(r"^USER\s+(\S+)", text, flags=re.MULTILINE)
+    assert users and users[-1] == "10001"
+    if dockerfile == "app.Dockerfile":
+        assert re.search(r"install -d -m 700 -o 10001 /app/var", text)

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from sqlalchemy import text
 
 from bot.rasa_server.fallback import fallback_messages, fallback_text
 
@@ -80,12 +81,25 @@ def erase_conversation(tracker_store: Any, sender_id: str) -> None:
         with store.session_scope() as session:
             session.query(store.SQLEvent).filter(store.SQLEvent.sender_id == sender_id).delete()
             session.commit()
+            if session.get_bind().dialect.name == "sqlite":
+                _truncate_wal(session)
     elif isinstance(getattr(store, "store", None), dict):
         store.store.pop(sender_id, None)
     else:
         log.error("cannot erase a conversation from %s", type(store).__name__)
         return
     log.info("conversation erased on request")
+
+
+def _truncate_wal(session: Any) -> None:
+    """Copy the write-ahead log into the database and empty it: until then the WAL holds the erased text.
+
+    The rows themselves are zeroed by secure_delete (bot/rasa_server/tracker_store.py). On PostgreSQL a deleted row
+    stays in the table's file until VACUUM reuses the space (README, Privacy).
+    """
+    busy, _frames, _done = session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).one()
+    if busy:  # another connection is reading: the next erase or `make purge` truncates it
+        log.warning("the tracker store's write-ahead log could not be truncated after an erase")
 
 
 async def finish_turn(app: Any, sender_id: str, messages: list[dict[str, Any]]) -> None:
