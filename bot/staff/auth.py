@@ -30,7 +30,7 @@ def bearer_ok(request: Request, token: str) -> bool:
 
 
 def cookie_session(request: Request, sessions: SessionStore) -> Session | None:
-    return sessions.get(request.cookies.get(COOKIE, ""))
+    return sessions.get(request.cookies.get(COOKIE) or "")
 
 
 def same_origin(request: Request) -> bool:
