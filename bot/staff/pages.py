@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sanic import Blueprint, Request
+from sanic.exceptions import NotFound
 from sanic.response import HTTPResponse, html, redirect
 from sanic.response import file as file_response
 
@@ -81,5 +82,14 @@ def page_blueprint(settings: Settings, *, cookie_secure: bool | None = None) -> 
         clear_session_cookie(response, secure=_secure(request, cookie_secure))
         return response
 
-    bp.static("/staff/static", STATIC_DIR, name="staff_static")
+    # Only the page's own assets, by exact name: nothing else under (or above) the folder is reachable.
+    assets = {p.name: p for p in STATIC_DIR.iterdir() if p.suffix in (".js", ".css")}
+
+    @bp.get("/staff/static/<name:str>")
+    async def asset(request: Request, name: str) -> HTTPResponse:
+        path = assets.get(name)
+        if path is None:
+            raise NotFound("No such file.")
+        return await file_response(path, request_headers=request.headers, headers={"Cache-Control": "no-cache"})
+
     return bp
