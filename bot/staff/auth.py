@@ -9,7 +9,7 @@ the app can refuse the request (a URL ends up in history, proxy logs and Referer
 from __future__ import annotations
 
 import hmac
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from sanic import Request
 
@@ -34,11 +34,20 @@ def cookie_session(request: Request, sessions: SessionStore) -> Session | None:
 
 
 def same_origin(request: Request) -> bool:
-    """False when the browser reports a request from another site (Origin or Sec-Fetch-Site)."""
+    """False when the browser reports a request from another site (Origin or Sec-Fetch-Site).
+
+    Origin's host is compared with Host, not its scheme: behind a TLS-terminating proxy the page is
+    https while this server sees http.
+    """
     origin = request.headers.get("origin")
-    if origin is not None and origin != f"{request.scheme}://{request.host}":
+    if origin is not None and (urlsplit(origin).netloc or "-") != request.host:
         return False
     return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
+
+
+def over_tls(request: Request) -> bool:
+    """The browser reached us over https: directly, or through a proxy (its Origin says https)."""
+    return request.scheme == "https" or (request.headers.get("origin") or "").startswith("https://")
 
 
 def csrf_ok(request: Request) -> bool:

@@ -15,7 +15,7 @@ from sanic.response import HTTPResponse, html, redirect
 from sanic.response import file as file_response
 
 from bot.settings import Settings
-from bot.staff.auth import cookie_session, same_origin, token_matches
+from bot.staff.auth import cookie_session, over_tls, same_origin, token_matches
 from bot.staff.sessions import COOKIE, SessionStore, clear_session_cookie, set_session_cookie
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -31,10 +31,10 @@ def _sessions(request: Request) -> SessionStore:
 
 
 def _secure(request: Request, cookie_secure: bool | None) -> bool:
-    return request.scheme == "https" if cookie_secure is None else cookie_secure
+    return over_tls(request) if cookie_secure is None else cookie_secure
 
 
-def _refused(request: Request) -> HTTPResponse:
+def _refused() -> HTTPResponse:
     return html("<!doctype html><title>Refused</title><p>Cross-site request refused.</p>", status=403)
 
 
@@ -46,7 +46,7 @@ def login_failed_page() -> str:
 
 
 def page_blueprint(settings: Settings, *, cookie_secure: bool | None = None) -> Blueprint:
-    """cookie_secure: the session cookie's Secure flag; None sets it when the request came over TLS."""
+    """cookie_secure: the session cookie's Secure flag; None sets it when the browser came over TLS."""
     bp = Blueprint("staff_page")
 
     @bp.get("/staff")
@@ -57,7 +57,7 @@ def page_blueprint(settings: Settings, *, cookie_secure: bool | None = None) -> 
     @bp.post("/staff/login")
     async def login(request: Request) -> HTTPResponse:
         if not same_origin(request):
-            return _refused(request)
+            return _refused()
         given = (request.form.get("token") or "").strip() if request.form else ""
         if not token_matches(given, settings.staff_token.get_secret_value()):
             headers = {"Content-Security-Policy": CSP, "Cache-Control": "no-store"}
@@ -74,7 +74,7 @@ def page_blueprint(settings: Settings, *, cookie_secure: bool | None = None) -> 
     @bp.post("/staff/logout")
     async def logout(request: Request) -> HTTPResponse:
         if not same_origin(request):
-            return _refused(request)
+            return _refused()
         session_id = request.cookies.get(COOKIE)
         if session_id:
             _sessions(request).revoke(session_id)

@@ -34,6 +34,18 @@ def test_login_sets_a_session_cookie_that_is_not_the_token(staff_server: StaffSe
     assert len(value) >= 32 and staff_server.token not in set_cookie
 
 
+def test_behind_a_tls_proxy_the_cookie_is_secure(staff_server: StaffServer) -> None:
+    host = staff_server.base_url.removeprefix("http://")
+    response = requests.post(
+        f"{staff_server.base_url}/staff/login",
+        data={"token": staff_server.token},
+        headers={"Origin": f"https://{host}"},  # the page was https; the proxy speaks http to us
+        allow_redirects=False,
+        timeout=5,
+    )
+    assert response.status_code == 303 and "Secure" in response.headers["Set-Cookie"]
+
+
 def test_the_cookie_opens_the_inbox_and_the_api(staff_server: StaffServer) -> None:
     session = log_in(staff_server)
     page = session.get(f"{staff_server.base_url}/staff", timeout=5)
