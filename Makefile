@@ -19,7 +19,7 @@ MODEL := models/eczema.tar.gz
 ENCODER := var/models/minilm/model.onnx
 TRAINING := config.yml domain.yml bot/rasa_server/intent_classifier.py $(shell find data -type f -name '*.yml' 2>/dev/null)
 
-.PHONY: help setup run run-prod prod-test test lint unit channels validate stories chat eval calibrate nlu-report kb-audit kb-sync bench purge gaps clean
+.PHONY: help setup run run-prod prod-test test lint unit channels validate stories chat eval calibrate nlu-report kb-audit kb-sync bench purge gaps security clean
 
 help: ## List the targets and where the code is
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -93,7 +93,10 @@ stories: setup $(MODEL) ## Rasa test stories on the trained model
 	@install -d -m 700 var
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml --fail-on-prediction-errors --out var/results/core
 
-test: setup $(MODEL) lint validate stories channels unit ## Set up and run every test
+security: setup ## pip-audit of both environments and bandit on bot/ and actions/ (accepted findings: security/allow.yml)
+	$(PY) -m bot.ops.security $(SECURITY_FLAGS)
+
+test: setup $(MODEL) lint security validate stories channels unit ## Set up and run every test
 
 eval: setup $(MODEL) ## End-to-end evaluation through the REST channel (starts the bot if needed)
 	$(PY) -m bot.quality.evaluate

@@ -1,4 +1,8 @@
-"""The staff inbox app: an HTML page at /staff and a Bearer-token JSON API at /staff/api.
+"""The staff inbox app: pages at /staff (bot/staff/pages.py) and a JSON API at /staff/api.
+
+The API takes a Bearer token (machines) or the inbox page's session cookie (bot/staff/auth.py,
+bot/staff/sessions.py). No /staff URL may carry a credential in its query string: such requests
+are refused with 400 before any route runs (and the query string is never logged).
 
 Mounting more pages on the same server (the demo patient portal at "/", widget files): build
 them as Sanic blueprints in their own module and pass them in, e.g.
@@ -9,13 +13,11 @@ headers but not the staff page's CSP or the API's token check.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import itertools
 import json
 import logging
 import re
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
@@ -23,19 +25,21 @@ from sanic import Blueprint, Request, Sanic
 from sanic.config import Config
 from sanic.exceptions import SanicException
 from sanic.response import BaseHTTPResponse, HTTPResponse
-from sanic.response import file as file_response
 from sanic.response import json as json_response
 
 from bot.handoff.models import STATUS_FILTERS, InvalidTransition, StoreUnavailable, TicketNotFound
 from bot.handoff.outbox import WorkerHandle, start_worker
 from bot.handoff.store import HandoffStore, open_store
 from bot.settings import Settings
+from bot.staff.auth import SAFE_METHODS, bearer_ok, cookie_session, csrf_ok, url_credential
 from bot.staff.gaps import gaps_page_blueprint, with_gap_routes
+from bot.staff.pages import CSP, STATIC_DIR, page_blueprint
+from bot.staff.sessions import SessionStore
+
+__all__ = ["CSP", "STATIC_DIR", "StaffApp", "api_blueprint", "create_app"]
 
 log = logging.getLogger(__name__)
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
-CSP = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 MAX_BODY = 64 * 1024
 _TICKET_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _app_numbers = itertools.count(1)
@@ -45,15 +49,6 @@ StaffApp = Sanic[Config, SimpleNamespace]
 
 def _error(status: int, code: str, message: str) -> HTTPResponse:
     return json_response({"error": code, "message": message}, status=status)
-
-
-def _authorized(request: Request, token: str) -> bool:
-    if not token:
-        return False
-    scheme, _, value = (request.headers.get("authorization") or "").partition(" ")
-    if scheme.lower() != "bearer":
-        return False
-    return hmac.compare_digest(value.strip().encode(), token.encode())
 
 
 def _ticket_id(raw: str) -> str:
@@ -75,7 +70,11 @@ def _json_body(request: Request) -> dict[str, Any]:
 
 
 def api_blueprint(settings: Settings) -> Blueprint:
-    """The JSON API; every route requires ``Authorization: Bearer <STAFF_TOKEN>``."""
+    """The JSON API; every route requires ``Authorization: Bearer <STAFF_TOKEN>`` or a session cookie.
+
+    With the cookie, POSTs also need the CSRF header (bot/staff/auth.py); a request that sends an
+    Authorization header is judged by it alone.
+    """
     bp = Blueprint("staff_api", url_prefix="/staff/api")
 
     def store_of(request: Request) -> HandoffStore:
@@ -87,8 +86,13 @@ def api_blueprint(settings: Settings) -> Blueprint:
 
     @bp.on_request
     async def require_token(request: Request) -> HTTPResponse | None:
-        if _authorized(request, settings.staff_token.get_secret_value()):
-            return None
+        if "authorization" in request.headers:
+            if bearer_ok(request, settings.staff_token.get_secret_value()):
+                return None
+        elif cookie_session(request, request.app.ctx.sessions) is not None:
+            if request.method in SAFE_METHODS or csrf_ok(request):
+                return None
+            return _error(403, "csrf", "Cross-site request refused.")
         response = _error(401, "unauthorized", "A valid staff token is required.")
         response.headers["WWW-Authenticate"] = "Bearer"
         return response
@@ -124,42 +128,35 @@ def api_blueprint(settings: Settings) -> Blueprint:
     return bp
 
 
-def page_blueprint() -> Blueprint:
-    """The inbox page (no data in it; its script fetches tickets with the token) and its files."""
-    bp = Blueprint("staff_page")
-
-    @bp.get("/staff")
-    async def page(request: Request) -> HTTPResponse:
-        return await file_response(
-            STATIC_DIR / "index.html",
-            headers={"Content-Security-Policy": CSP},
-            no_store=True,
-        )
-
-    bp.static("/staff/static", STATIC_DIR, name="staff_static")
-    return bp
-
-
 def create_app(
     settings: Settings,
     *,
     store: HandoffStore | None = None,
     extra_blueprints: Sequence[Blueprint] = (),
     run_outbox_worker: bool = False,
+    cookie_secure: bool | None = None,
 ) -> StaffApp:
     """Build the staff inbox app (nothing starts until the server does).
 
     store: defaults to open_store(settings), opened when the server starts.
     extra_blueprints: more routes on the same server (e.g. the patient portal at "/").
     run_outbox_worker: also deliver staff notifications from this process (``python -m bot.staff``).
+    cookie_secure: the session cookie's Secure flag; None (default) sets it on requests that came over TLS.
     """
     app: StaffApp = Sanic(f"staff_inbox_{next(_app_numbers)}", configure_logging=False)
     app.config.REQUEST_MAX_SIZE = MAX_BODY
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.ctx.store = store
     app.ctx.worker = None
+    app.ctx.sessions = SessionStore()
 
-    app.blueprint(page_blueprint())
+    @app.on_request
+    async def refuse_url_credentials(request: Request) -> HTTPResponse | None:
+        if (request.path == "/staff" or request.path.startswith("/staff/")) and url_credential(request):
+            return _error(400, "credential_in_url", "Credentials are never accepted in a URL; log in with the form.")
+        return None
+
+    app.blueprint(page_blueprint(settings, cookie_secure=cookie_secure))
     app.blueprint(with_gap_routes(api_blueprint(settings)))
     app.blueprint(gaps_page_blueprint(STATIC_DIR, CSP))
     for bp in extra_blueprints:
@@ -187,6 +184,11 @@ def create_app(
     @app.middleware("response")
     async def security_headers(request: Request, response: BaseHTTPResponse) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if request.path == "/staff" or request.path.startswith("/staff/"):
+            response.headers.setdefault("Content-Security-Policy", CSP)
+            # Not "no-referrer": with it Chromium sends `Origin: null` on the page's own form posts, and
+            # the login and logout forms need a real Origin to tell them from another site's.
+            response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         if request.path.startswith("/staff/api"):
             response.headers["Cache-Control"] = "no-store"

@@ -49,6 +49,19 @@ class StaffServer:
         return self.log_path.read_text(errors="replace")
 
 
+def log_in(server: StaffServer, token: str | None = None) -> requests.Session:
+    """A requests session logged in through the form endpoint (it holds the session cookie)."""
+    session = requests.Session()
+    response = session.post(
+        f"{server.base_url}/staff/login",
+        data={"token": server.token if token is None else token},
+        allow_redirects=False,
+        timeout=5,
+    )
+    assert response.status_code == 303, response.text
+    return session
+
+
 def wait_until(condition: Any, timeout: float = 20.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -87,7 +100,7 @@ def start_server(tmp: Path, token: str, webhook: Webhook | None = None) -> Staff
             raise AssertionError(f"staff server exited:\n{log_path.read_text(errors='replace')}")
         try:
             return requests.get(f"{base_url}/healthz", timeout=1).status_code == 200
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a busy machine may answer slowly at first
             return False
 
     try:

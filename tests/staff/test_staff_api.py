@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from staff_support import StaffServer, start_server, stop_server, wait_until
+from staff_support import StaffServer, log_in, start_server, stop_server, wait_until
 
 from bot.handoff.models import Ticket
 from bot.staff.app import STATIC_DIR
@@ -148,16 +148,22 @@ def test_bad_requests_get_a_4xx_json_error(
     assert requests.get(f"{staff_server.base_url}/healthz", timeout=5).status_code == 200
 
 
-def test_page_sends_csp_and_has_no_inline_script(staff_server: StaffServer) -> None:
-    response = requests.get(f"{staff_server.base_url}/staff", timeout=5)
-    assert response.status_code == 200
-    assert response.headers["Content-Type"].startswith("text/html")
-    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
-    html = response.text
-    scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, re.S | re.I)
-    assert scripts and all("src=" in attrs and not body.strip() for attrs, body in scripts)
-    assert not re.search(r"\son[a-z]+\s*=", html, re.I)
-    assert "Staff token" in html and "Log in" in html
+def test_pages_send_csp_and_have_no_inline_script(staff_server: StaffServer) -> None:
+    login_page = requests.get(f"{staff_server.base_url}/staff", timeout=5)
+    inbox_page = log_in(staff_server).get(f"{staff_server.base_url}/staff", timeout=5)
+    for response in (login_page, inbox_page):
+        assert response.status_code == 200
+        assert response.headers["Content-Type"].startswith("text/html")
+        assert response.headers["Cache-Control"].startswith("no-store")
+        assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+        html = response.text
+        scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, re.S | re.I)
+        assert all("src=" in attrs and not body.strip() for attrs, body in scripts)
+        assert not re.search(r"\son[a-z]+\s*=", html, re.I)
+    assert "Staff token" in login_page.text and "Log in" in login_page.text
+    assert re.search(r'<form[^>]*method="post"[^>]*action="/staff/login"', login_page.text)
+    assert "<script" not in login_page.text  # logging in needs no JavaScript
+    assert "staff.js" in inbox_page.text and 'action="/staff/logout"' in inbox_page.text
     for asset, kind in (("staff.js", "javascript"), ("staff.css", "text/css")):
         got = requests.get(f"{staff_server.base_url}/staff/static/{asset}", timeout=5)
         assert got.status_code == 200 and kind in got.headers["Content-Type"]
@@ -206,4 +212,4 @@ def test_without_staff_token_the_api_refuses_everything(tokenless_server: StaffS
 
 
 def test_static_dir_has_the_page_files() -> None:
-    assert {p.name for p in Path(STATIC_DIR).iterdir()} >= {"index.html", "staff.js", "staff.css"}
+    assert {p.name for p in Path(STATIC_DIR).iterdir()} >= {"login.html", "inbox.html", "staff.js", "staff.css"}

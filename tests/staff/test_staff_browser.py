@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 from staff_support import StaffServer
+
+from bot.staff.sessions import COOKIE
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -53,6 +56,12 @@ def test_staff_logs_in_sees_the_ticket_and_resolves_it(page: Page, staff_server:
     assert store.get_ticket(urgent.id).status == "resolved"
     assert errors == []
 
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_label("Staff token")).to_be_visible()
+    assert [c for c in page.context.cookies() if c["name"] == COOKIE] == []
+    page.goto(f"{staff_server.base_url}/staff")
+    expect(page.locator("article")).to_have_count(0)
+
 
 def test_a_wrong_token_shows_an_error_and_no_tickets(page: Page, staff_server: StaffServer) -> None:
     staff_server.store().create_ticket("browser-3", "rest", "routine", "Missed dose", "forgot", [])
@@ -60,4 +69,38 @@ def test_a_wrong_token_shows_an_error_and_no_tickets(page: Page, staff_server: S
     expect(page.get_by_role("alert")).to_contain_text("not accepted")
     expect(page.get_by_label("Staff token")).to_be_visible()
     expect(page.locator("article")).to_have_count(0)
-    assert page.evaluate("sessionStorage.getItem('staffToken')") is None
+    assert page.context.cookies() == []
+
+
+def test_without_javascript_the_form_logs_in_and_the_token_is_in_no_url(
+    browser: Browser, staff_server: StaffServer
+) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        urls: list[str] = []
+        page.on("request", lambda request: urls.append(request.url))
+        log_in(page, staff_server, staff_server.token)
+        expect(page.get_by_role("button", name="Log out")).to_be_visible()
+        expect(page.get_by_role("heading", name="Open tickets")).to_be_visible()
+        expect(page.get_by_label("Staff token")).to_have_count(0)
+        assert page.url == f"{staff_server.base_url}/staff"
+        assert any(url.endswith("/staff/login") for url in urls)
+        assert all(staff_server.token not in unquote(url) for url in urls), urls
+        cookie = next(c for c in context.cookies() if c["name"] == COOKIE)
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/staff"
+        assert staff_server.token not in cookie["value"]
+        api = context.request.get(f"{staff_server.base_url}/staff/api/tickets")
+        assert api.status == 200  # the browser's session works for the API too
+    finally:
+        context.close()
+
+
+def test_a_token_in_the_url_is_refused_and_does_not_log_in(page: Page, staff_server: StaffServer) -> None:
+    response = page.goto(f"{staff_server.base_url}/staff?token={staff_server.token}")
+    assert response is not None and response.status == 400
+    assert page.context.cookies() == []
+    page.goto(f"{staff_server.base_url}/staff")
+    expect(page.get_by_label("Staff token")).to_be_visible()
+    assert page.context.request.get(f"{staff_server.base_url}/staff/api/tickets").status == 401

@@ -1,8 +1,7 @@
-// Content gaps page. Uses the inbox's staff login (the token it keeps in sessionStorage, or its session cookie).
+// Content gaps page. Uses the inbox's staff login (its session cookie).
 "use strict";
 
 (() => {
-  const TOKEN_KEY = "staffToken";
   const $ = (id) => document.getElementById(id);
 
   function cell(tag, text) {
@@ -12,10 +11,7 @@
   }
 
   async function load(days) {
-    const token = sessionStorage.getItem(TOKEN_KEY);
-    const headers = token ? { Authorization: `Bearer ${token}` } : {};
     const response = await fetch(`/staff/api/gaps?days=${encodeURIComponent(days)}`, {
-      headers,
       credentials: "same-origin",
       cache: "no-store",
     });

@@ -1,8 +1,8 @@
-// Staff inbox. Ticket text only ever reaches the page through textContent, never as markup.
+// Staff inbox (served only to a logged-in browser: the session is an HttpOnly cookie this script never sees).
+// Ticket text only ever reaches the page through textContent, never as markup.
 "use strict";
 
 (() => {
-  const TOKEN_KEY = "staffToken";
   const NAME_KEY = "staffName";
   const REFRESH_MS = 20000;
   const GROUPS = [
@@ -13,7 +13,6 @@
   const ROLE_LABELS = { user: "Patient", bot: "Bot" };
 
   const $ = (id) => document.getElementById(id);
-  let timer = null;
 
   class Unauthorized extends Error {}
 
@@ -36,14 +35,15 @@
   }
 
   async function api(path, options = {}) {
-    const token = sessionStorage.getItem(TOKEN_KEY) || "";
-    const headers = { Authorization: `Bearer ${token}` };
+    // The server refuses cookie-authenticated POSTs without this header: another site's form cannot send it.
+    const headers = { "X-Staff-CSRF": "1" };
     if (options.body !== undefined) headers["Content-Type"] = "application/json";
     const response = await fetch(path, {
       method: options.method || "GET",
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
       cache: "no-store",
+      credentials: "same-origin",
     });
     if (response.status === 401) throw new Unauthorized();
     let data = null;
@@ -171,47 +171,17 @@
 
   function handleError(error) {
     if (error instanceof Unauthorized) {
-      logout("That staff token was not accepted.");
+      window.location.assign("/staff"); // the session ended: the server shows the login form
     } else {
       say(error.message || "Something went wrong.");
     }
   }
 
-  function showInbox() {
-    $("login").hidden = true;
-    $("session").hidden = false;
-    $("inbox").hidden = false;
-    $("staff-name").value = sessionStorage.getItem(NAME_KEY) || "";
-    if (timer === null) timer = setInterval(load, REFRESH_MS);
-    return load();
-  }
-
-  function logout(message = "") {
-    sessionStorage.removeItem(TOKEN_KEY);
-    if (timer !== null) clearInterval(timer);
-    timer = null;
-    $("groups").replaceChildren();
-    $("inbox").hidden = true;
-    $("session").hidden = true;
-    $("login").hidden = false;
-    $("login-error").textContent = message;
-    say("");
-    $("token").focus();
-  }
-
   function start() {
-    $("login").addEventListener("submit", (event) => {
-      event.preventDefault();
-      const token = $("token").value.trim();
-      if (!token) return;
-      sessionStorage.setItem(TOKEN_KEY, token);
-      $("token").value = "";
-      $("login-error").textContent = "";
-      showInbox();
-    });
-    $("logout").addEventListener("click", () => logout());
+    $("staff-name").value = sessionStorage.getItem(NAME_KEY) || "";
     $("refresh").addEventListener("click", load);
-    if (sessionStorage.getItem(TOKEN_KEY)) showInbox();
+    setInterval(load, REFRESH_MS);
+    load();
   }
 
   start();
