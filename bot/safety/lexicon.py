@@ -16,6 +16,7 @@ from pydantic import Field
 from bot.constants import Urgency
 from bot.nlp.lexicon import (
     NEVER_FUZZY_PATH,
+    NOT_MEDICINES_PATH,
     OTHER_MEDICINES_PATH,
     Reviewed,
     ReviewedEntry,
@@ -24,6 +25,7 @@ from bot.nlp.lexicon import (
     check_names,
     check_words,
     never_fuzzy,
+    not_medicines,
     other_medicines,
     parse,
     parse_section,
@@ -44,6 +46,7 @@ DATA_FILES: tuple[Path, ...] = (
     EXEMPLARS_PATH,
     OTHER_MEDICINES_PATH,
     NEVER_FUZZY_PATH,
+    NOT_MEDICINES_PATH,
 )
 
 
@@ -252,6 +255,7 @@ def check_all() -> None:
     load_exemplars()
     other_medicines()
     never_fuzzy()
+    not_medicines()
 
 
 def safety_entries(files: tuple[Path, ...] = DATA_FILES) -> list[ReviewedEntry]:
