@@ -83,7 +83,13 @@ def load_categories(path: Path = CATEGORIES_PATH) -> dict[str, Category]:
 # ------------------------------------------------------------------------------------------ red flags
 
 # The word sets and regexes the red-flag matcher reads.
-WORD_SETS = ("not_infection_before", "not_infection_after", "not_a_change_before", "needs_medicine")
+WORD_SETS = (
+    "not_infection_before",
+    "not_infection_after",
+    "not_an_amount_after",
+    "not_a_change_before",
+    "needs_medicine",
+)
 REGEXES = ("persistent", "fever_words")
 _MACRO = re.compile(r"\{([a-z_]+)\}")
 
