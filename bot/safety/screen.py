@@ -21,9 +21,10 @@ from bot.constants import EMERGENCY_INTENT_CONFIDENCE, URGENCY_RANK
 from bot.constants import SAFETY_INTENT_CONFIDENCE as INTENT_CONFIDENCE
 from bot.conversation.reading import Reading as TurnReading
 from bot.conversation.reading import mask_names
+from bot.conversation.types import Mention
 from bot.encoder import Encoder
 from bot.knowledge.loader import MedicineSafety, default_knowledge_base
-from bot.nlp.names import Mention, NameMatcher
+from bot.nlp.names import NameMatcher
 from bot.safety.cues import CueReader, Reading
 from bot.safety.lexicon import EXEMPLARS_PATH, Category, Urgency, load_categories, load_exemplars
 from bot.safety.lexicon import ExemplarError as ExemplarError
@@ -174,8 +175,13 @@ class SafetyScreen:
         semantic = self.semantic_match(message)
         if semantic is not None and _semantic_counts(semantic[0], reading, [*known, *unknown]):
             category, score = semantic
-            if not categories or (category.startswith("emergency_") and score >= STRONG_EMERGENCY):
+            if category.startswith("emergency_") and score >= STRONG_EMERGENCY:
                 categories.append(category)
+            elif not categories:
+                # an emergency needs an emergency sign: a message that only sounds like one ("swallowed my gum
+                # while taking my medicine") goes to staff as its closest other kind, if it is close to one
+                closest = category if not category.startswith("emergency_") else self._closest_other(message)
+                categories += [closest] if closest else []
 
         verdicts = [self._verdict(c, medicines, text, self._medicines) for c in dict.fromkeys(categories)]
         if not verdicts:
@@ -199,6 +205,15 @@ class SafetyScreen:
         if score >= self._similarity and score - general >= self._margin:
             return category, score
         return None
+
+    def _closest_other(self, message: TurnReading) -> str | None:
+        scores = self.similarities(message)
+        if scores is None:
+            return None
+        best, general = scores
+        others = [(s, c) for c, s in best.items() if not c.startswith("emergency_")]
+        score, category = max(others, default=(-1.0, ""))
+        return category if score >= self._similarity and score - general >= self._margin else None
 
     def similarities(self, message: TurnReading) -> tuple[dict[str, float], float] | None:
         """Best cosine per category and against general questions (for calibration and reports)."""
