@@ -280,8 +280,10 @@ class SafetyScreen:
 
 
 def _find_flags(matcher: RedFlagMatcher, text: str, unknown: Sequence[Mention]) -> list[RedFlag]:
-    """Red flags with each medicine the knowledge base lacks read as the word "meds" ("a bunch of my benadryl"
-    is "a bunch of my meds"); spans are those of the original text."""
+    """Red flags of the text, and of the text with each medicine the knowledge base lacks read as the word "meds"
+    ("a bunch of my benadryl" is "a bunch of my meds"); spans are those of the original text."""
+    if not unknown:
+        return matcher.find(text)
     masked = text
     for mention in reversed(unknown):
         masked = f"{masked[: mention.start_char]}{MEDICINE_WORD}{masked[mention.end_char :]}"
@@ -295,7 +297,9 @@ def _find_flags(matcher: RedFlagMatcher, text: str, unknown: Sequence[Mention]) 
     def original(at: int) -> int:
         return at + max((shift for end, shift in shifts if at >= end), default=0)
 
-    return [replace(f, span=(original(f.span[0]), original(f.span[1]))) for f in matcher.find(masked)]
+    moved_back = [replace(f, span=(original(f.span[0]), original(f.span[1]))) for f in matcher.find(masked)]
+    found = matcher.find(text) + moved_back
+    return sorted(set(found), key=lambda f: (f.span[0], f.category, f.kind))
 
 
 def meets(need: Requirement, reading: Reading) -> bool:
