@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 DATA_DIR = Path(__file__).resolve().parent / "data"
 OTHER_MEDICINES_PATH = DATA_DIR / "other_medicines.yml"
 NEVER_FUZZY_PATH = DATA_DIR / "never_fuzzy.yml"
+NOT_MEDICINES_PATH = DATA_DIR / "not_medicines.yml"
 
 # Top-level sections of the data files -> what their entries are called in errors and in the audit.
 SECTION_KINDS: dict[str, str] = {
@@ -139,7 +140,8 @@ def load_words(path: Path, *, single_token: bool) -> tuple[str, ...]:
 
 @cache
 def other_medicines(path: Path = OTHER_MEDICINES_PATH) -> tuple[str, ...]:
-    """Medicines the knowledge base does not cover (names may have several words)."""
+    """Medicines and products the knowledge base does not cover and the drug dictionary lacks (names may have
+    several words)."""
     return load_words(path, single_token=False)
 
 
@@ -147,3 +149,22 @@ def other_medicines(path: Path = OTHER_MEDICINES_PATH) -> tuple[str, ...]:
 def never_fuzzy(path: Path = NEVER_FUZZY_PATH) -> frozenset[str]:
     """Ordinary words never matched fuzzily."""
     return frozenset(load_words(path, single_token=True))
+
+
+@dataclass(frozen=True)
+class NotMedicines:
+    """Dictionary names that are never a medicine mention: as written, or by a word of their generic name."""
+
+    names: frozenset[str]
+    generic_words: frozenset[str]
+
+
+@cache
+def not_medicines(path: Path = NOT_MEDICINES_PATH) -> NotMedicines:
+    words = parse_section(Words, read_yaml(path), path, "lexicons")
+    check_names(path, "lexicon", words, ("classes_and_body_substances", "named_in_answers", "generic_words"))
+    for name, lexicon in words.items():
+        check_words(path, f"lexicon {name!r}", lexicon.words, single_token=name == "generic_words")
+    generic = frozenset(w.lower() for w in words["generic_words"].words)
+    names = frozenset(w.lower() for n, lexicon in words.items() if n != "generic_words" for w in lexicon.words)
+    return NotMedicines(names, generic)

@@ -1,4 +1,5 @@
-"""Medicine names in free text: exact first, then misspelled (a length-scaled edit budget)."""
+"""Medicine names in free text: the knowledge base's names exactly, then any medicine the drug dictionary knows
+(``bot.nlp.dictionary``), then misspelled knowledge-base names (a length-scaled edit budget)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.matcher.levenshtein import levenshtein
 
-from bot.nlp.lexicon import never_fuzzy, other_medicines
+from bot.nlp.dictionary import DrugDictionary, DrugMatch
+from bot.nlp.lexicon import never_fuzzy, not_medicines, other_medicines
 from bot.nlp.pipeline import blank_nlp
 
 if TYPE_CHECKING:
@@ -56,11 +58,25 @@ def _name_fuzzy(input_text: str, pattern_text: str, fuzzy: int = -1) -> bool:
 
 
 class NameMatcher:
-    """Finds medicine names (exact first, then misspelled) in free text."""
+    """Finds medicine names (exact first, then misspelled) in free text. The drug dictionary is loaded on the
+    first ``find`` (or ``warm_up``)."""
 
-    def __init__(self, names: Mapping[str, Sequence[str]], unknown: Sequence[str] | None = None) -> None:
-        """``unknown``: medicines the knowledge base does not cover (default: bot/nlp/data/other_medicines.yml)."""
+    def __init__(
+        self,
+        names: Mapping[str, Sequence[str]],
+        unknown: Sequence[str] | None = None,
+        *,
+        dictionary: DrugDictionary | None = None,
+    ) -> None:
+        """``unknown``: medicines the knowledge base does not cover that the drug dictionary lacks (default:
+        bot/nlp/data/other_medicines.yml). ``dictionary``: the drug dictionary (default: the package's)."""
         unknown = other_medicines() if unknown is None else unknown
+        self._names = names
+        stop = not_medicines()
+        self._dictionary = dictionary or DrugDictionary(never_fuzzy() | stop.names, stop.generic_words)
+        # the dictionary's generic name of each knowledge-base medicine -> its id (Deltasone -> prednisone ->
+        # systemic_steroids), filled at warm-up
+        self._kb_generics: dict[str, str] | None = None
         self._nlp = blank_nlp()
         self._exact = PhraseMatcher(self._nlp.vocab, attr="LOWER")
         self._fuzzy = Matcher(self._nlp.vocab, fuzzy_compare=_name_fuzzy)
@@ -85,13 +101,30 @@ class NameMatcher:
                 ]
                 self._fuzzy.add(key, [pattern])
 
+    def warm_up(self) -> None:
+        """Load the drug dictionary and resolve the knowledge base's names in it (once)."""
+        if self._kb_generics is None:
+            self._dictionary.warm_up()
+            generics: dict[str, str] = {}
+            for drug_id, names in self._names.items():
+                for name in names:
+                    generic = self._dictionary.generic(name)
+                    if generic is not None:
+                        generics.setdefault(generic, drug_id)
+            self._kb_generics = generics
+
     def find(self, text: str) -> list[Mention]:
-        """Medicine mentions ordered by position; overlapping matches resolve to exact, then longest."""
+        """Medicine mentions ordered by position; overlapping matches resolve to the knowledge base's exact
+        names, then the dictionary's, then longest misspelled."""
+        self.warm_up()
         doc = self._nlp.make_doc(text)
         strings = self._nlp.vocab.strings
         exact = [(strings[k], s, e) for k, s, e in self._exact(doc)]
         chosen = _pick_longest(exact)
         taken = {i for _, s, e in chosen for i in range(s, e)}
+        looked_up = [m for m in self._dictionary.find([t.text for t in doc]) if not taken & set(range(m.start, m.end))]
+        dictionary = [self._dictionary_mention(doc, m) for m in _pick_longest_drugs(looked_up)]
+        taken |= {i for m in looked_up for i in range(m.start, m.end)}
         fuzzy = []
         for key_id, start, end in self._fuzzy(doc):
             if taken.intersection(range(start, end)):
@@ -101,6 +134,7 @@ class NameMatcher:
         fuzzy.sort(key=lambda m: (-(m[2] - m[1]), m[3], m[1]))
         picked_fuzzy = _pick_longest([(k, s, e) for k, s, e, _ in fuzzy], presorted=True)
         mentions = [self._mention(doc, k, s, e, True) for k, s, e in chosen]
+        mentions += dictionary
         mentions += [self._mention(doc, k, s, e, False) for k, s, e in picked_fuzzy]
         mentions.sort(key=lambda m: m.start_char)
         return mentions
@@ -108,6 +142,12 @@ class NameMatcher:
     def drug_ids(self, text: str) -> list[str]:
         """The distinct medicine ids named in the text, in order of first mention."""
         return list(dict.fromkeys(m.drug_id for m in self.find(text)))
+
+    def _dictionary_mention(self, doc: Doc, match: DrugMatch) -> Mention:
+        assert self._kb_generics is not None
+        span = doc[match.start : match.end]
+        drug_id = self._kb_generics.get(match.generic, f"unknown:{match.generic}")
+        return Mention(drug_id, span.text, span.start_char, span.end_char, exact=True)
 
     def _distance(self, key: str, surface: str) -> int:
         return int(levenshtein(surface, " ".join(self._entries[key][1])))
@@ -134,3 +174,9 @@ def _pick_longest(matches: Iterable[tuple[str, int, int]], *, presorted: bool = 
         taken.update(range(start, end))
         picked.append((key, start, end))
     return picked
+
+
+def _pick_longest_drugs(matches: Sequence[DrugMatch]) -> list[DrugMatch]:
+    """Dictionary matches without overlaps, longest first (the dictionary may give one name several generics)."""
+    picked = _pick_longest([(str(i), m.start, m.end) for i, m in enumerate(matches)])
+    return [matches[int(key)] for key, _, _ in picked]

@@ -16,6 +16,7 @@ from pydantic import Field
 from bot.constants import Urgency
 from bot.nlp.lexicon import (
     NEVER_FUZZY_PATH,
+    NOT_MEDICINES_PATH,
     OTHER_MEDICINES_PATH,
     Reviewed,
     ReviewedEntry,
@@ -24,6 +25,7 @@ from bot.nlp.lexicon import (
     check_names,
     check_words,
     never_fuzzy,
+    not_medicines,
     other_medicines,
     parse,
     parse_section,
@@ -44,6 +46,7 @@ DATA_FILES: tuple[Path, ...] = (
     EXEMPLARS_PATH,
     OTHER_MEDICINES_PATH,
     NEVER_FUZZY_PATH,
+    NOT_MEDICINES_PATH,
 )
 
 
@@ -80,7 +83,13 @@ def load_categories(path: Path = CATEGORIES_PATH) -> dict[str, Category]:
 # ------------------------------------------------------------------------------------------ red flags
 
 # The word sets and regexes the red-flag matcher reads.
-WORD_SETS = ("not_infection_before", "not_infection_after", "not_a_change_before", "needs_medicine")
+WORD_SETS = (
+    "not_infection_before",
+    "not_infection_after",
+    "not_an_amount_after",
+    "not_a_change_before",
+    "needs_medicine",
+)
 REGEXES = ("persistent", "fever_words")
 _MACRO = re.compile(r"\{([a-z_]+)\}")
 
@@ -252,6 +261,7 @@ def check_all() -> None:
     load_exemplars()
     other_medicines()
     never_fuzzy()
+    not_medicines()
 
 
 def safety_entries(files: tuple[Path, ...] = DATA_FILES) -> list[ReviewedEntry]:

@@ -47,6 +47,8 @@ class RedFlagMatcher:
             key = self._nlp.vocab.strings[key_id]
             if key == "infection_fever" and not self._is_real_infection(doc, start, end):
                 continue
+            if key.startswith("emergency_overdose") and self._time_not_amount(doc, end):
+                continue  # "took my rinvoq 2 hours late"
             if key == "dose_change" and start > 0 and doc[start - 1].lower_ in self._words["not_a_change_before"]:
                 continue  # "after stopping cyclosporine" is about what happens, not a request to change
             found[(key, start, end)] = None
@@ -76,6 +78,9 @@ class RedFlagMatcher:
         before = doc[start - 1].lower_ if start > 0 else ""
         after = doc[end].lower_ if end < len(doc) else ""
         return before not in self._words["not_infection_before"] and after not in self._words["not_infection_after"]
+
+    def _time_not_amount(self, doc: Doc, end: int) -> bool:
+        return doc[end - 1].like_num and end < len(doc) and doc[end].lower_ in self._words["not_an_amount_after"]
 
     def _derived(self, spans: list[tuple[str, int, int]], lowered: str) -> list[tuple[str, int, int]]:
         """Flags that depend on two signs in one message: blisters with fever, vomiting that won't stop."""

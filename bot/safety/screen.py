@@ -11,7 +11,7 @@ The most urgent verdict wins; emergencies carry the hotline the reply must lead 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -21,6 +21,7 @@ from bot.constants import EMERGENCY_INTENT_CONFIDENCE, URGENCY_RANK
 from bot.constants import SAFETY_INTENT_CONFIDENCE as INTENT_CONFIDENCE
 from bot.conversation.reading import Reading as TurnReading
 from bot.conversation.reading import mask_names
+from bot.conversation.types import Mention
 from bot.encoder import Encoder
 from bot.knowledge.loader import MedicineSafety, default_knowledge_base
 from bot.nlp.names import NameMatcher
@@ -65,7 +66,7 @@ STRONG_EMERGENCY = 0.75
 #   personal:  someone asks about their own or their child's treatment
 Requirement = Literal["always", "reported", "happening", "personal"]
 _ALWAYS = {"emergency_self_harm", "request_human"}
-_PERSONAL = {"dose_change", "interaction", "other_medicine", "vaccine"}
+_PERSONAL = {"dose_change", "clinical_decision", "interaction", "other_medicine", "vaccine"}
 
 
 def requirement(category: str) -> Requirement:
@@ -77,6 +78,9 @@ def requirement(category: str) -> Requirement:
         return "personal"
     return "happening"
 
+
+# How a medicine the knowledge base lacks reads to the red flags (a word of their {med} macro).
+MEDICINE_WORD = "meds"
 
 HOTLINES: dict[str, Hotline] = {"emergency_self_harm": "988", "emergency_overdose": "poison_control"}
 
@@ -158,21 +162,26 @@ class SafetyScreen:
         assert self._flags is not None and self._cues is not None and self._medicines is not None
         text = message.text
         reading = self._cues.read(text)
-        flags = self._flags.find(text)
+        flags = _find_flags(self._flags, text, message.unknown)
         known = [d for d in drugs if not d.startswith("unknown:")]
         others = [m.drug_id for m in message.unknown]
         unknown = list(dict.fromkeys([*(d for d in drugs if d.startswith("unknown:")), *others]))
         medicines = set(known) | ({context_drug} if context_drug else set())
 
         categories = [f.category for f in flags if self._flag_counts(f, reading, bool(medicines))]
-        categories += _medicine_categories(text, reading, known, unknown)
+        categories += _medicine_categories(text, reading, known, unknown, [m.start_char for m in message.unknown])
         categories += _intent_categories(intent, confidence, reading)
         # similarity is a fallback for what the patterns and the intent missed, except a strong emergency
         semantic = self.semantic_match(message)
         if semantic is not None and _semantic_counts(semantic[0], reading, [*known, *unknown]):
             category, score = semantic
-            if not categories or (category.startswith("emergency_") and score >= STRONG_EMERGENCY):
+            if category.startswith("emergency_") and score >= STRONG_EMERGENCY:
                 categories.append(category)
+            elif not categories:
+                # an emergency needs an emergency sign: a message that only sounds like one ("swallowed my gum
+                # while taking my medicine") goes to staff as its closest other kind, if it is close to one
+                closest = category if not category.startswith("emergency_") else self._closest_other(message)
+                categories += [closest] if closest else []
 
         verdicts = [self._verdict(c, medicines, text, self._medicines) for c in dict.fromkeys(categories)]
         if not verdicts:
@@ -196,6 +205,15 @@ class SafetyScreen:
         if score >= self._similarity and score - general >= self._margin:
             return category, score
         return None
+
+    def _closest_other(self, message: TurnReading) -> str | None:
+        scores = self.similarities(message)
+        if scores is None:
+            return None
+        best, general = scores
+        others = [(s, c) for c, s in best.items() if not c.startswith("emergency_")]
+        score, category = max(others, default=(-1.0, ""))
+        return category if score >= self._similarity and score - general >= self._margin else None
 
     def similarities(self, message: TurnReading) -> tuple[dict[str, float], float] | None:
         """Best cosine per category and against general questions (for calibration and reports)."""
@@ -261,6 +279,29 @@ class SafetyScreen:
         return Verdict(category, base.urgency, base.reason, hotline)
 
 
+def _find_flags(matcher: RedFlagMatcher, text: str, unknown: Sequence[Mention]) -> list[RedFlag]:
+    """Red flags of the text, and of the text with each medicine the knowledge base lacks read as the word "meds"
+    ("a bunch of my benadryl" is "a bunch of my meds"); spans are those of the original text."""
+    if not unknown:
+        return matcher.find(text)
+    masked = text
+    for mention in reversed(unknown):
+        masked = f"{masked[: mention.start_char]}{MEDICINE_WORD}{masked[mention.end_char :]}"
+    shifts = []  # (a position of the masked text past a replaced name, how far the original is ahead there)
+    moved = 0
+    for mention in unknown:
+        masked_end = mention.start_char - moved + len(MEDICINE_WORD)
+        moved += (mention.end_char - mention.start_char) - len(MEDICINE_WORD)
+        shifts.append((masked_end, moved))
+
+    def original(at: int) -> int:
+        return at + max((shift for end, shift in shifts if at >= end), default=0)
+
+    moved_back = [replace(f, span=(original(f.span[0]), original(f.span[1]))) for f in matcher.find(masked)]
+    found = matcher.find(text) + moved_back
+    return sorted(set(found), key=lambda f: (f.span[0], f.category, f.kind))
+
+
 def meets(need: Requirement, reading: Reading) -> bool:
     """The requirement judged on the whole message (for signals without a span)."""
     if need == "always":
@@ -279,18 +320,23 @@ _TOGETHER = {"with", "and", "together", "while", "whilst", "combine", "mix", "pl
 _HOW_TO = {"how", "what", "whats", "what's", "which", "where", "when", "why"}
 
 
-def _medicine_categories(text: str, reading: Reading, known: Sequence[str], unknown: Sequence[str]) -> list[str]:
+def _medicine_categories(
+    text: str, reading: Reading, known: Sequence[str], unknown: Sequence[str], unknown_at: Sequence[int] = ()
+) -> list[str]:
     """Someone asking about their own medicines: another medicine with this one, or another medicine (but
-    not how-to questions about it: "how often should I use hydrocortisone cream" gets the no-information
-    answer)."""
+    not how-to questions about it: "how often should I use hydrocortisone cream" or "my husband has arthritis,
+    what does humira do" get the no-information answer). ``unknown_at``: where the unknown medicines are named."""
     if not reading.person:
         return []
+    clauses = [reading.clause_at(at) for at in unknown_at]
+    asked_how = [c for c in clauses if c.question and set(text[c.start_char :].lower().split()[:1]) & _HOW_TO]
+    unknown_asked = bool(unknown) and (not clauses or len(asked_how) < len(clauses))
     if known and unknown:
         return ["interaction"]
     words = text.lower().replace("/", " ").split()
     if len(set(known)) >= 2 and set(words) & _TOGETHER:
         return ["interaction"]
-    if unknown and words and words[0] not in _HOW_TO:
+    if unknown_asked and words and words[0] not in _HOW_TO:
         return ["other_medicine"]
     return []
 

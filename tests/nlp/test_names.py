@@ -75,7 +75,7 @@ def test_names_exact_brand_and_generic(names: NameMatcher, text: str, drug_id: s
         ("is metotrexate a chemo", "methotrexate", "metotrexate"),
         ("duplixent side effects", "dupilumab", "duplixent"),
         ("cellsept and pregnancy", "mycophenolate", "cellsept"),
-        ("side effects of cyclosporin", "cyclosporine", "cyclosporin"),
+        ("side effects of cyclosporne", "cyclosporine", "cyclosporne"),
         ("dupixant for kids", "dupilumab", "dupixant"),
         ("is rinvok a pill", "upadacitinib", "rinvok"),
         ("azathioprin nausea", "azathioprine", "azathioprin"),
@@ -108,13 +108,13 @@ def test_names_ordinary_words_are_never_a_clinic_medicine(names: NameMatcher, te
     ("text", "drug_id"),
     [
         ("is tacrolimus safe", "unknown:tacrolimus"),
-        ("tacrolimis ointment", "unknown:tacrolimus"),
-        ("Elidel on the face", "unknown:elidel"),
-        ("protopic", "unknown:protopic"),
+        ("Elidel on the face", "unknown:pimecrolimus"),
+        ("protopic", "unknown:tacrolimus"),
         ("can I use steroid cream", "unknown:steroid cream"),
-        ("tylenol for fever", "unknown:tylenol"),
+        ("tylenol for fever", "unknown:acetaminophen"),
         ("ruxolitinib cream", "unknown:ruxolitinib cream"),
-        ("xolair shots", "unknown:xolair"),
+        ("xolair shots", "unknown:omalizumab"),
+        ("aquaphor at night", "unknown:aquaphor"),
     ],
 )
 def test_names_unknown_medicines_are_flagged_not_mapped(names: NameMatcher, text: str, drug_id: str) -> None:
@@ -152,7 +152,7 @@ def test_names_longest_match_wins(names: NameMatcher) -> None:
 
 
 def test_default_unknown_names_are_clean() -> None:
-    assert {"tacrolimus", "Tylenol", "birth control", "ruxolitinib cream"} <= set(other_medicines())
+    assert {"steroid cream", "birth control", "ruxolitinib cream"} <= set(other_medicines())
     assert all(name == " ".join(name.split()) and "," not in name for name in other_medicines())
 
 
