@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 
 @lru_cache(maxsize=1)
 def get_assistant() -> Assistant:
+    from bot.conversation.aspects import AspectModel
     from bot.encoder import get_encoder
     from bot.handoff import clinic_hours
     from bot.handoff.store import open_store
@@ -32,7 +33,8 @@ def get_assistant() -> Assistant:
     def response_time(urgency: str, now: dt.datetime) -> str:
         return clinic_hours.response_time_text(urgency, now, settings)
 
-    return Assistant(kb, settings, names, screen, retriever, open_store(settings), response_time)
+    aspects = AspectModel(kb, encoder, names, settings.cache_dir / "aspect-embeddings.npz")
+    return Assistant(kb, settings, names, screen, retriever, open_store(settings), response_time, aspects=aspects)
 
 
 def warm_up() -> None:
@@ -40,5 +42,6 @@ def warm_up() -> None:
     assistant = get_assistant()
     assistant.safety.warm_up()  # type: ignore[attr-defined]
     assistant.retriever.warm_up()  # type: ignore[union-attr]
+    assistant.aspects.warm_up()  # type: ignore[union-attr]
     assistant.names.find("methotrexate")
     log.info("assistant ready: %d medicines", len(assistant.kb.drugs))
