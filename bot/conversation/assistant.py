@@ -17,6 +17,7 @@ from bot.constants import ANSWER_INTENT_CONFIDENCE as INTENT_CONFIDENCE
 from bot.constants import URGENCY_RANK
 from bot.conversation import answers, replies, sms
 from bot.conversation.answers import Answer, display_name
+from bot.conversation.aspects import Aspect, AspectReader, aspect_data, facts_naming, named_aspect, named_term
 from bot.conversation.reading import Reading, read
 from bot.conversation.types import NameFinder, Reply, Screen, Searcher, Ticket, TicketStore, Turn, Verdict
 from bot.conversation.understanding import (
@@ -30,12 +31,11 @@ from bot.conversation.understanding import (
     only_names,
     sounds_like_comparison,
     topic_alternatives,
-    uncovered_subject,
     which_question,
     yes_or_no,
 )
 from bot.knowledge.loader import KnowledgeBase
-from bot.knowledge.schema import GENERAL
+from bot.knowledge.schema import DRUG_TOPICS, GENERAL
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,7 @@ class Assistant:
         store: TicketStore,
         response_time: Callable[[str, dt.datetime], str],
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
+        aspects: AspectReader | None = None,
     ) -> None:
         self.kb = kb
         self.settings = settings
@@ -85,6 +86,7 @@ class Assistant:
         self.store = store
         self.response_time = response_time
         self.clock = clock
+        self.aspects = aspects
 
     def _say(self, name: str, turn: Turn, **values: str) -> str:
         return replies.render(name, self.settings, turn.channel, **values)
@@ -226,7 +228,8 @@ class Assistant:
         steps = (
             self._small_talk,
             self._unknown_medicine,
-            self._uncovered_subject,
+            self._named_aspect,
+            self._answerability,
             self._which,
             self._general_question,
             self._comparison,
@@ -253,11 +256,66 @@ class Assistant:
     def _unknown_medicine(self, q: _Question) -> Reply | None:
         """Never answer about a medicine the knowledge base doesn't cover, nor how it relates to one it does."""
         unknown = q.reading.unknown
-        return self._abstain(q.turn, "unknown_medicine", medicine=unknown[0].surface) if unknown else None
+        if not unknown:
+            return None
+        return self._abstain(q.turn, "unknown_medicine", medicine=unknown[0].surface)
 
-    def _uncovered_subject(self, q: _Question) -> Reply | None:
-        subject = uncovered_subject(q.reading.text)
-        return self._abstain(q.turn, "not_covered", subject=subject) if subject else None
+    def _named_aspect(self, q: _Question) -> Reply | None:
+        """Wording that names an aspect the handouts never cover ("how much does it cost")."""
+        aspect = named_aspect(q.reading.text)
+        return self._uncovered(q, self._asked_drug(q), aspect) if aspect else None
+
+    def _answerability(self, q: _Question) -> Reply | None:
+        """Answer about a medicine only what its facts cover: an uncovered aspect the model recognises, or an
+        organ or symptom none of its facts names, gets an honest "the handouts don't cover that"."""
+        drug = self._asked_drug(q)
+        if drug is None or self.aspects is None:
+            return None
+        guess = self.aspects.guess(q.reading)
+        data = aspect_data()
+        aspect = data.aspects.get(guess.aspect)
+        if aspect is not None and guess.score >= data.threshold:
+            return self._uncovered(q, drug, aspect)
+        term = named_term(q.reading.wording)
+        if term is None or (len(q.drugs) > 1 and sounds_like_comparison(q.reading.wording)):
+            return None
+        naming = facts_naming(self.kb, drug, term)
+        medicine = display_name(self.kb.drugs[drug])
+        if not naming:
+            return self._abstain(q.turn, "not_mentioned", drug, term.kind, term=term.id, medicine=medicine)
+        topic = max((fact.topic for _, fact in naming), key=lambda t: guess.scores.get(t, 0.0))
+        found = answers.topic_answer(self.kb, drug, [(topic,)])
+        return self._reply_answer(found) if found else None
+
+    def _guessed(self, q: _Question, drug: str) -> Answer | None:
+        """The medicine's fact on the topic the aspect model is confident the question asks about."""
+        if self.aspects is None:
+            return None
+        guess = self.aspects.guess(q.reading)
+        if guess.aspect not in DRUG_TOPICS or guess.score < aspect_data().threshold:
+            return None
+        return answers.topic_answer(self.kb, drug, [topic_alternatives(guess.aspect)])
+
+    def _asked_drug(self, q: _Question) -> str | None:
+        """The medicine a question is about: named, else carried over from the conversation."""
+        drug = q.drug or (q.drugs[0] if q.drugs else None) or q.turn.slot_drug
+        return drug if drug in self.kb.drugs and drug != GENERAL else None
+
+    def _uncovered(self, q: _Question, drug: str | None, aspect: Aspect) -> Reply:
+        """An aspect the handouts don't cover; one a topic's fact covers for some medicines (how often) is
+        answered by that fact when it does, else partly: what the handouts do say, clearly as that."""
+        medicine = display_name(self.kb.drugs[drug]) if drug else None
+        subject = aspect.named(medicine)
+        if drug and aspect.partial_of and aspect.covered_when:
+            found = answers.topic_answer(self.kb, drug, [(aspect.partial_of,)])
+            if found and aspect.covered_when.search(" ".join(found.texts)):
+                return self._reply_answer(found)
+            if found:
+                fact = " ".join(found.texts)
+                reply = self._abstain(q.turn, "partial", drug, aspect.id, subject=subject, fact=fact)
+                reply.data.update(topic=found.topic, sources=found.sources, facts=found.fact_keys)
+                return reply
+        return self._abstain(q.turn, "not_covered", drug, aspect.id, subject=subject)
 
     def _which(self, q: _Question) -> Reply | None:
         """ "Which medicines are pills?": answered from the medicines' attributes."""
@@ -289,15 +347,18 @@ class Assistant:
         if found:
             return self._reply_answer(found)
         label = answers.TOPIC_LABELS.get(topics[0][0], "that")
-        reply = self._abstain(q.turn, "no_fact", topic=label, medicine=display_name(self.kb.drugs[q.drug]))
-        reply.slots["drug"] = q.drug
-        return reply
+        medicine = display_name(self.kb.drugs[q.drug])
+        return self._abstain(q.turn, "no_fact", q.drug, topics[0][0], topic=label, medicine=medicine)
 
     def _within_medicine(self, q: _Question) -> Reply | None:
         """A medicine without a topic: the closest of its facts, else what it is."""
         if not q.drug:
             return None
-        hit = None if only_names(q.reading.wording) else self._retrieve(q, [q.drug], DRUG_THRESHOLD)
+        hit = (
+            None
+            if only_names(q.reading.wording)
+            else self._guessed(q, q.drug) or self._retrieve(q, [q.drug], DRUG_THRESHOLD)
+        )
         found = hit or answers.topic_answer(self.kb, q.drug, [("what_is",)])
         return self._reply_answer(found) if found else None
 
@@ -309,8 +370,12 @@ class Assistant:
         hit = self._retrieve(q, [], RETRIEVAL_THRESHOLD)
         return self._reply_answer(hit) if hit is not None else None
 
-    def _abstain(self, turn: Turn, reason: str, **values: str) -> Reply:
-        return Reply("abstain", [self._say(reason, turn, **values)], {"reason": reason})
+    def _abstain(
+        self, turn: Turn, reason: str, drug: str | None = None, aspect: str | None = None, **values: str
+    ) -> Reply:
+        """The abstain reply; ``drug`` and ``aspect`` (what was asked, when known) let content gaps be counted."""
+        data = {"reason": reason, "drug": drug, "aspect": aspect}
+        return Reply("abstain", [self._say(reason, turn, **values)], data, slots={"drug": drug} if drug else {})
 
     def _topics(self, intent: str | None, named: list[tuple[str, ...]], turn: Turn) -> list[tuple[str, ...]]:
         """Wanted topics, each as alternatives: named in the text, else from the intent, else carried over."""

@@ -29,6 +29,7 @@ class RecordingAssistant(Assistant):
 
 @lru_cache(maxsize=1)
 def get_assistant() -> Assistant:
+    from bot.conversation.aspects import AspectModel
     from bot.encoder import get_encoder
     from bot.handoff import clinic_hours
     from bot.handoff.gaps import record_gap
@@ -48,7 +49,8 @@ def get_assistant() -> Assistant:
         return clinic_hours.response_time_text(urgency, now, settings)
 
     store = open_store(settings)
-    assistant = RecordingAssistant(kb, settings, names, screen, retriever, store, response_time)
+    aspects = AspectModel(kb, encoder, names, settings.cache_dir / "aspect-embeddings.npz")
+    assistant = RecordingAssistant(kb, settings, names, screen, retriever, store, response_time, aspects=aspects)
     assistant.gaps = GapRecorder(partial(record_gap, store))
     return assistant
 
@@ -58,5 +60,6 @@ def warm_up() -> None:
     assistant = get_assistant()
     assistant.safety.warm_up()  # type: ignore[attr-defined]
     assistant.retriever.warm_up()  # type: ignore[union-attr]
+    assistant.aspects.warm_up()  # type: ignore[union-attr]
     assistant.names.find("methotrexate")
     log.info("assistant ready: %d medicines", len(assistant.kb.drugs))

@@ -44,7 +44,7 @@ SAFETY_INTENTS = frozenset(
 )
 
 WORDING_FILE = Path(__file__).resolve().parent / "understanding.yml"
-_TABLES = ("topic_words", "general_words", "which_words", "uncovered_subjects")
+_TABLES = ("topic_words", "general_words", "which_words")
 _SINGLE = ("comparison", "list_question", "yes_answer", "no_answer")
 _WORD_LISTS = ("filler", "topic_parts")
 
@@ -60,7 +60,6 @@ class Wording:
     topics: dict[str, re.Pattern[str]]
     general: dict[str, re.Pattern[str]]
     which: dict[str, re.Pattern[str]]
-    uncovered: dict[str, re.Pattern[str]]
     comparison: re.Pattern[str]
     list_question: re.Pattern[str]
     yes: re.Pattern[str]
@@ -103,7 +102,6 @@ def load_wording(path: Path = WORDING_FILE) -> Wording:
         tables["topic_words"],
         tables["general_words"],
         tables["which_words"],
-        tables["uncovered_subjects"],
         single["comparison"],
         single["list_question"],
         single["yes_answer"],
@@ -144,11 +142,6 @@ def which_question(text: str) -> str | None:
 def asks_for_a_list(text: str) -> bool:
     """True for questions across the medicines ("are there shots for eczema", "which ones are pills")."""
     return bool(wording().list_question.search(text))
-
-
-def uncovered_subject(text: str) -> str | None:
-    """The uncovered subject the text asks about, or None."""
-    return next((subject for subject, p in wording().uncovered.items() if p.search(text)), None)
 
 
 def yes_or_no(text: str, intent: str | None) -> bool | None:

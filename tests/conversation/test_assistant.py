@@ -213,16 +213,17 @@ def test_a_medicine_outside_the_knowledge_base_is_never_answered_about(assistant
 
 
 @pytest.mark.parametrize(
-    ("text", "subject"),
+    ("text", "drug", "aspect", "words"),
     [
-        ("what happens if you miss a dose of methotrexate", "missed or late doses"),
-        ("can you drink alcohol on cyclosporine", "alcohol"),
-        ("are live vaccines ok with imuran", "vaccines"),
+        ("what happens if you miss a dose of methotrexate", "methotrexate", "missed_dose", "missed or late dose"),
+        ("can you drink alcohol on cyclosporine", "cyclosporine", "alcohol", "alcohol"),
+        ("are live vaccines ok with imuran", "azathioprine", "vaccines", "vaccines"),
     ],
 )
-def test_subjects_the_handouts_do_not_cover_get_an_honest_no(assistant, text, subject):
+def test_subjects_the_handouts_do_not_cover_get_an_honest_no(assistant, text, drug, aspect, words):
     reply = assistant.respond(Turn(text, intent="ask_side_effects", confidence=0.9))
-    assert reply.kind == "abstain" and subject in reply.texts[0]
+    assert reply.kind == "abstain" and reply.custom["drug"] == drug and reply.custom["aspect"] == aspect
+    assert words in reply.texts[0] and "handouts don't cover" in reply.texts[0]
 
 
 def test_a_list_question_without_which_is_answered_across_medicines(assistant):

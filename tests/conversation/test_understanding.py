@@ -1,4 +1,4 @@
-"""What a message asks about: topic, general topic, "which" attribute, uncovered subject; the wording file."""
+"""What a message asks about: topic, general topic, "which" attribute; the wording file."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from bot.conversation.understanding import (
     load_wording,
     sounds_like_comparison,
     topics_in_text,
-    uncovered_subject,
     which_question,
 )
 
@@ -32,20 +31,6 @@ from bot.conversation.understanding import (
 )
 def test_topics_are_found_in_the_order_they_are_named(text: str, topics: list[str]) -> None:
     assert topics_in_text(text) == topics
-
-
-@pytest.mark.parametrize(
-    ("text", "subject"),
-    [
-        ("can he drink alcohol on it", "alcohol"),
-        ("does insurance cover it", "costs and insurance"),
-        ("how do i store the pens, fridge?", "storing medicines"),
-        ("what is the half-life", "how long a medicine stays in the body"),
-        ("what are the side effects", None),
-    ],
-)
-def test_subjects_the_handouts_do_not_cover(text: str, subject: str | None) -> None:
-    assert uncovered_subject(text) == subject
 
 
 @pytest.mark.parametrize(
@@ -78,7 +63,7 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 def test_the_wording_file_loads() -> None:
     wording = load_wording(WORDING_FILE)
-    assert "side_effects" in wording.topics and "alcohol" in wording.uncovered
+    assert "side_effects" in wording.topics and "analogy" in wording.general
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,213 @@
+"""Answerability: which aspect of a medicine a question asks about, and whether the handouts cover it.
+
+The asked aspect is read by a logistic regression over the turn's sentence vector of the masked text (the one
+retrieval uses, so no extra encode). Its classes are the knowledge base's topics, trained on each fact's
+paraphrases, and the aspects the handouts never cover, trained on the example questions in aspects.yml. Named
+organs and symptoms (aspects.yml ``terms``) are checked against the facts' own wording.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+import yaml
+
+from bot.encoder import Encoder
+from bot.knowledge.loader import KnowledgeBase
+from bot.knowledge.schema import GENERAL, Fact
+
+if TYPE_CHECKING:
+    from bot.conversation.reading import Reading
+    from bot.conversation.types import NameFinder
+
+log = logging.getLogger(__name__)
+
+ASPECTS_FILE = Path(__file__).resolve().parent / "aspects.yml"
+MASK = "medicine"  # as bot/conversation/reading.py masks (not imported: reading imports understanding)
+
+
+class AspectError(ValueError):
+    """aspects.yml is invalid; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class Aspect:
+    id: str
+    subject: str  # named without a medicine
+    label: str  # named for a medicine: "{medicine}" is filled in
+    pattern: re.Pattern[str] | None
+    examples: tuple[str, ...]
+    partial_of: str | None = None
+    covered_when: re.Pattern[str] | None = None
+
+    def named(self, medicine: str | None) -> str:
+        return self.label.format(medicine=medicine) if medicine else self.subject
+
+
+@dataclass(frozen=True)
+class Term:
+    """A body organ or symptom a question can name; the answer must name it too."""
+
+    id: str
+    kind: str  # "organ" or "symptom": the abstain reply's aspect
+    pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class AspectData:
+    aspects: dict[str, Aspect]
+    terms: dict[str, Term]
+    threshold: float
+
+
+def _pattern(entry: str, value: object) -> re.Pattern[str]:
+    if not isinstance(value, str) or not value.strip():
+        raise AspectError(f"{ASPECTS_FILE.name}: {entry}: the pattern must be a non-empty string")
+    try:
+        return re.compile(value, re.IGNORECASE)
+    except re.error as exc:
+        raise AspectError(f"{ASPECTS_FILE.name}: {entry}: invalid pattern {value!r}: {exc}") from exc
+
+
+def load_aspects(path: Path = ASPECTS_FILE) -> AspectData:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    aspects: dict[str, Aspect] = {}
+    for key, entry in (raw.get("aspects") or {}).items():
+        name = f"aspects: {key}"
+        if not entry.get("examples") or "{medicine}" not in str(entry.get("label", "")):
+            raise AspectError(f"{path.name}: {name}: needs examples and a label with {{medicine}}")
+        aspects[key] = Aspect(
+            key,
+            str(entry["subject"]),
+            str(entry["label"]),
+            _pattern(name, entry["pattern"]) if "pattern" in entry else None,
+            tuple(str(e) for e in entry["examples"]),
+            entry.get("partial_of"),
+            _pattern(name, entry["covered_when"]) if "covered_when" in entry else None,
+        )
+        if (aspects[key].partial_of is None) != (aspects[key].covered_when is None):
+            raise AspectError(f"{path.name}: {name}: partial_of and covered_when go together")
+    terms = {
+        str(key): Term(str(key), str(entry["kind"]), _pattern(f"terms: {key}", entry["pattern"]))
+        for key, entry in (raw.get("terms") or {}).items()
+    }
+    threshold = float(raw["threshold"])
+    if not aspects or not 0 < threshold < 1:
+        raise AspectError(f"{path.name}: needs aspects and a threshold between 0 and 1")
+    return AspectData(aspects, terms, threshold)
+
+
+@lru_cache(maxsize=1)
+def aspect_data() -> AspectData:
+    return load_aspects()
+
+
+def named_aspect(text: str) -> Aspect | None:
+    """The first uncovered aspect whose wording the text names outright."""
+    return next((a for a in aspect_data().aspects.values() if a.pattern and a.pattern.search(text)), None)
+
+
+def named_term(text: str) -> Term | None:
+    return next((t for t in aspect_data().terms.values() if t.pattern.search(text)), None)
+
+
+def facts_naming(kb: KnowledgeBase, drug_id: str, term: Term) -> list[tuple[str, Fact]]:
+    """The facts of a medicine (and of its group) whose text names the term, as (owner id, fact)."""
+    owners = [kb.drugs[drug_id]]
+    group = kb.group_of(drug_id)
+    if group is not None:
+        owners.append(group)
+    return [(d.id, f) for d in owners for f in d.facts if term.pattern.search(f.text)]
+
+
+@dataclass(frozen=True)
+class Guess:
+    """The aspect a question most likely asks about, with its probability; ``scores`` has every class."""
+
+    aspect: str
+    score: float
+    scores: dict[str, float]
+
+
+class AspectReader(Protocol):
+    def guess(self, reading: Reading) -> Guess: ...
+
+
+def _mask(text: str, names: NameFinder) -> str:
+    for mention in reversed([m for m in names.find(text) if not m.drug_id.startswith("unknown:")]):
+        text = f"{text[: mention.start_char]}{MASK}{text[mention.end_char :]}"
+    return text
+
+
+def training_set(kb: KnowledgeBase, names: NameFinder, data: AspectData) -> tuple[list[str], list[str]]:
+    """(masked question, aspect) pairs: medicine facts' paraphrases by topic, uncovered aspects' examples."""
+    texts: list[str] = []
+    labels: list[str] = []
+    for ref in kb.facts():
+        if ref.drug.id == GENERAL:
+            continue
+        for text in ref.fact.paraphrases:
+            texts.append(_mask(text, names))
+            labels.append(ref.fact.topic)
+    for aspect in data.aspects.values():
+        for text in aspect.examples:
+            texts.append(_mask(text, names))
+            labels.append(aspect.id)
+    return texts, labels
+
+
+class AspectModel:
+    """The asked-aspect classifier, trained at warm-up (a few hundred sentences; vectors cached on disk)."""
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        encoder: Encoder,
+        names: NameFinder,
+        cache_path: Path | None = None,
+        data: AspectData | None = None,
+    ) -> None:
+        self.kb = kb
+        self.encoder = encoder
+        self.names = names
+        self.cache_path = cache_path
+        self.data = data or aspect_data()
+        self._model: object | None = None
+        self._classes: list[str] = []
+
+    def warm_up(self) -> None:
+        from sklearn.linear_model import LogisticRegression
+
+        from bot.retrieval import EmbeddingCache
+
+        texts, labels = training_set(self.kb, self.names, self.data)
+        vectors = EmbeddingCache(self.cache_path).embed(self.encoder, texts)
+        model = LogisticRegression(C=10.0, max_iter=2000, class_weight="balanced")
+        model.fit(vectors, labels)
+        self._model = model
+        self._classes = [str(c) for c in model.classes_]
+        log.info("aspect model: %d examples, %d aspects", len(texts), len(self._classes))
+
+    def scores(self, vector: np.ndarray) -> dict[str, float]:
+        if self._model is None:
+            self.warm_up()
+        probabilities = self._model.predict_proba(vector.reshape(1, -1))[0]  # type: ignore[union-attr]
+        return dict(zip(self._classes, (float(p) for p in probabilities), strict=True))
+
+    def guess(self, reading: Reading) -> Guess:
+        scores = self.scores(reading.vectors.get(self.encoder, reading.masked))
+        best = max(scores, key=lambda k: scores[k])
+        return Guess(best, scores[best], scores)
+
+
+def best_covered(scores: dict[str, float], topics: Sequence[str]) -> str | None:
+    """The most likely of the given knowledge-base topics."""
+    ranked = [t for t in sorted(scores, key=lambda k: -scores[k]) if t in topics]
+    return ranked[0] if ranked else None
