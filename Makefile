@@ -19,7 +19,7 @@ MODEL := models/eczema.tar.gz
 ENCODER := var/models/minilm/model.onnx
 TRAINING := config.yml domain.yml bot/rasa_server/intent_classifier.py $(shell find data -type f -name '*.yml' 2>/dev/null)
 
-.PHONY: help setup run run-prod prod-test test lint unit channels validate stories chat eval calibrate nlu-report kb-audit kb-sync bench purge gaps security clean
+.PHONY: help setup run run-prod prod-test test lint unit channels validate stories chat eval calibrate nlu-report kb-audit kb-sync bench purge gaps security deploy-tools deploy-check images clean
 
 help: ## List the targets and where the code is
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -96,7 +96,24 @@ stories: setup $(MODEL) ## Rasa test stories on the trained model
 security: setup ## pip-audit of both environments and bandit on bot/ and actions/ (accepted findings: security/allow.yml)
 	$(PY) -m bot.ops.security $(SECURITY_FLAGS)
 
-test: setup $(MODEL) lint security validate stories channels unit ## Set up and run every test
+# Debian's tools for deploy-check, each installed only when its command is missing (kubectl usually comes with
+# the machine; Debian's kubernetes-client is the fallback). The wait covers another apt run holding the lock.
+DEPLOY_TOOLS := nginx:nginx-light promtool:prometheus kubectl:kubernetes-client
+deploy-tools: ## Install the Debian tools deploy-check needs (nginx, promtool, kubectl) when missing
+	@missing=""; for pair in $(DEPLOY_TOOLS); do command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  apt-get -o DPkg::Lock::Timeout=600 update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq $$missing; fi
+
+deploy-check: setup deploy-tools ## Check deploy/ offline: k8s schemas, hadolint, compose spec, nginx -t, promtool, yamllint
+	$(PY) -m bot.ops.deploy_check $(if $(DEPLOY_ROOT),--root $(DEPLOY_ROOT))
+
+# Daemonless image builds (buildah, vfs storage); needs the base images' registry, which these machines don't reach.
+images: setup $(MODEL) $(ENCODER) ## Build both images with buildah (not part of make test)
+	command -v buildah >/dev/null || apt-get -o DPkg::Lock::Timeout=600 install -y -qq buildah
+	buildah --storage-driver vfs bud -f deploy/rasa.Dockerfile -t eczema-med-bot-rasa .
+	buildah --storage-driver vfs bud -f deploy/app.Dockerfile -t eczema-med-bot-app .
+
+test: setup $(MODEL) lint security deploy-check validate stories channels unit ## Set up and run every test
 
 eval: setup $(MODEL) ## End-to-end evaluation through the REST channel (starts the bot if needed)
 	$(PY) -m bot.quality.evaluate

@@ -2,7 +2,7 @@
 
 What is recorded is the medicine id and the aspect asked, never the message. Abstain replies that carry
 ``custom.drug`` / ``custom.aspect`` are taken at their word (null included); otherwise the medicine comes from the
-reply's slots or the NLU's drug entity, and the aspect from the uncovered subject or a confident topic intent.
+reply's slots or the NLU's drug entity, and the aspect from a confident topic intent.
 Recording never changes or breaks the reply.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.constants import ANSWER_INTENT_CONFIDENCE
 from bot.conversation.types import Reply, Turn
-from bot.conversation.understanding import TOPIC_INTENTS, uncovered_subject
+from bot.conversation.understanding import TOPIC_INTENTS
 from bot.handoff.gaps import Gap
 
 log = logging.getLogger(__name__)
@@ -32,8 +32,6 @@ def gap_of(turn: Turn, reply: Reply) -> Gap | None:
         drug = reply.slots.get("drug") or next(iter(turn.entity_drugs), None)
     if "aspect" in custom:
         aspect = custom["aspect"]
-    elif reason == "not_covered":
-        aspect = uncovered_subject(turn.text)
     elif turn.intent in TOPIC_INTENTS and turn.confidence >= ANSWER_INTENT_CONFIDENCE:
         aspect = TOPIC_INTENTS[turn.intent][0]
     else:

@@ -16,7 +16,7 @@ from tests.fakes import CountingNames, HashingEncoder
 
 def test_a_reading_has_the_medicines_the_masked_text_the_wording_and_the_topics() -> None:
     reading = read("can I take tylenol with MTX? side effects of methotrexate and labs", name_matcher())
-    assert [m.drug_id for m in reading.mentions] == ["unknown:tylenol", "methotrexate", "methotrexate"]
+    assert [m.drug_id for m in reading.mentions] == ["unknown:acetaminophen", "methotrexate", "methotrexate"]
     assert reading.known == ["methotrexate"]
     assert [m.surface for m in reading.unknown] == ["tylenol"]
     assert reading.masked == "can I take tylenol with medicine? side effects of medicine and labs"

@@ -1,0 +1,53 @@
+"""Accessibility of the staff pages (login, inbox with a ticket open, content gaps): axe-core at WCAG 2.2 AA."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+from staff_support import StaffServer
+
+from bot.handoff.gaps import Gap, record_gap
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "portal"))
+from a11y_support import serious_violations, small_targets  # noqa: E402
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+TARGETS = "button, input, select, textarea"
+
+
+def log_in(page: Page, server: StaffServer) -> None:
+    page.goto(f"{server.base_url}/staff")
+    assert serious_violations(page) == []
+    page.get_by_label("Staff token").fill(server.token)
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_login_page_has_no_serious_violations(page: Page, staff_server: StaffServer) -> None:
+    page.goto(f"{staff_server.base_url}/staff")
+    expect(page.get_by_label("Staff token")).to_be_visible()
+    assert serious_violations(page) == []
+    assert small_targets(page, TARGETS) == []
+
+
+def test_inbox_with_a_ticket_has_no_serious_violations(page: Page, staff_server: StaffServer) -> None:
+    transcript = [{"role": "user", "text": "fever on methotrexate"}, {"role": "bot", "text": "Sent to the team."}]
+    staff_server.store().create_ticket("a11y-1", "rest", "urgent", "Fever on methotrexate", "fever", transcript)
+    log_in(page, staff_server)
+    expect(page.get_by_text("Fever on methotrexate").first).to_be_visible()
+    assert serious_violations(page) == []
+    page.get_by_text("Fever on methotrexate").first.click()
+    assert serious_violations(page) == []
+    assert small_targets(page, TARGETS) == []
+
+
+def test_gaps_page_has_no_serious_violations(page: Page, staff_server: StaffServer) -> None:
+    record_gap(staff_server.store(), Gap("tralokinumab", "travel", "not_covered"))
+    log_in(page, staff_server)
+    page.goto(f"{staff_server.base_url}/staff/gaps")
+    expect(page.get_by_text("tralokinumab").first).to_be_visible()
+    assert serious_violations(page) == []
+    assert small_targets(page, TARGETS) == []
