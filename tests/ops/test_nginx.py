@@ -145,6 +145,9 @@ def test_the_template_s_fallback_is_the_rest_channel_s(tmp_path: Path, phone: st
     assert _canned_replies(conf) == {
         "unavailable": fallback_messages(phone, "unavailable"),
         "timeout": fallback_messages(phone, "timeout"),
+        # The widget channel's shape (bot/rasa_server/channels/web.py): {"session", "messages"}.
+        "web_unavailable": {"session": None, "messages": fallback_messages(phone, "unavailable")},
+        "web_timeout": {"session": None, "messages": fallback_messages(phone, "timeout")},
     }
     assert "server rasa-1:5005 max_fails=1 fail_timeout=10s;" in conf and "server 10.0.0.2:5005 " in conf
     assert "server_tokens off;" in conf and "$request_uri" not in conf and "Strict-Transport-Security" in conf
@@ -202,15 +205,18 @@ def test_every_replica_down_still_gets_the_clinic_phone_and_911(
 ) -> None:
     entry = Entry([closed_port_url(), closed_port_url()], tmp_path, tls)
     try:
-        webhook = entry.post(message="what are the side effects of methotrexate?", path=path)
+        origin = {"Origin": "https://portal.example.org"}
+        webhook = entry.post(message="what are the side effects of methotrexate?", path=path, headers=origin)
         other = entry.get("/webhooks/rest/")
     finally:
         entry.close()
     assert webhook.status_code == 200 and webhook.headers["content-type"].startswith("application/json")
-    messages = webhook.json()
+    messages = webhook.json() if path == REST else webhook.json()["messages"]
     text = " ".join(m.get("text") or "" for m in messages)
     assert CLINIC_PHONE in text and "911" in text
     assert any((m.get("custom") or {}).get("kind") == "abstain" for m in messages)
+    if path == WEB:  # the widget runs on the portal's origin
+        assert webhook.headers["access-control-allow-origin"] == "https://portal.example.org"
     assert other.status_code == 502 and other.json()["error"] == "bad_gateway"
 
 
