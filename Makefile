@@ -19,7 +19,7 @@ MODEL := models/eczema.tar.gz
 ENCODER := var/models/minilm/model.onnx
 TRAINING := config.yml domain.yml bot/rasa_server/intent_classifier.py $(shell find data -type f -name '*.yml' 2>/dev/null)
 
-.PHONY: help setup run run-prod prod-test test lint unit channels validate stories chat eval calibrate nlu-report kb-audit kb-sync bench purge gaps security deploy-tools deploy-check images clean
+.PHONY: help machine setup run run-prod prod-test test lint unit channels validate stories chat eval calibrate nlu-report kb-audit kb-sync bench purge gaps security deploy-tools deploy-check images clean
 
 help: ## List the targets and where the code is
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -34,7 +34,8 @@ help: ## List the targets and where the code is
 #> bot/knowledge/     the knowledge base (content/*.yml), validation, kb-audit, kb-sync
 #> bot/handoff/       tickets (SQLite/PostgreSQL + spool), staff notification outbox, clinic hours
 #> bot/staff/, bot/portal/  staff inbox and API; demo patient portal with the widget
-#> bot/ops/           local stack, purge, terminal chat, balancer     bot/quality/  eval, calibrate, bench, NLU report
+#> bot/ops/           local stack, purge, terminal chat, nginx entry  bot/quality/  eval, calibrate, bench, NLU report
+#> deploy/            compose, Kubernetes, nginx template (deploy/nginx/), images, SCALING.md
 #> tests/             mirrors bot/; tests/rasa_server runs in .venv-rasa (make channels), the rest in .venv
 
 $(VENV)/.installed: requirements/actions.txt
@@ -51,7 +52,14 @@ $(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa-test.txt
 	$(RASA_VENV)/bin/python -m pip install -q -r requirements/rasa.txt -r requirements/rasa-test.txt
 	touch $@
 
-setup: $(VENV)/.installed $(RASA_VENV)/.installed ## Create both environments (first use only)
+setup: $(VENV)/.installed $(RASA_VENV)/.installed var/tls/entry.crt ## Create both environments (first use only)
+
+machine: ## Install nginx and Chromium if missing, start PostgreSQL and Redis if down (scripts/machine.sh)
+	@scripts/machine.sh
+
+# The nginx entry point's self-signed certificate for local runs (make run-prod, tests/prod); private.
+var/tls/entry.crt: | $(VENV)/.installed
+	$(PY) -m bot.ops.nginx cert
 
 # The sentence encoder's ONNX export, for the Rasa intent classifier (training copies it into the model).
 $(ENCODER): | $(VENV)/.installed
@@ -64,10 +72,10 @@ $(MODEL): $(TRAINING) | $(RASA_VENV)/.installed $(ENCODER)
 run: setup $(MODEL) ## Serve the bot on 127.0.0.1:5005 (REST), staff inbox on :8000; Ctrl-C stops
 	$(PY) -m bot.ops.stack
 
-run-prod: setup $(MODEL) ## Production profile: PostgreSQL + Redis, 2 Rasa replicas behind a balancer on :5005
+run-prod: machine setup $(MODEL) ## Production profile: PostgreSQL + Redis, 2 Rasa replicas behind nginx (TLS) on :5005
 	$(PY) -m bot.ops.stack --prod
 
-prod-test: setup $(MODEL) ## Production-profile tests on the local PostgreSQL and Redis (also part of make test)
+prod-test: machine setup $(MODEL) ## Production-profile tests on the local PostgreSQL and Redis (also part of make test)
 	$(PY) -m pytest tests/prod -q
 
 chat: setup ## Terminal chat with the bot started by `make run`
@@ -86,7 +94,7 @@ validate: setup ## rasa data validate --fail-on-warnings
 channels: setup $(ENCODER) ## tests/rasa_server inside the Rasa environment (channels, classifier, tracker store)
 	$(RASA_VENV)/bin/python -m pytest tests/rasa_server --confcutdir=tests/rasa_server -p no:cacheprovider
 
-unit: setup $(MODEL) ## pytest: every test, servers and browser included
+unit: machine setup $(MODEL) ## pytest: every test, servers and browser included
 	$(PY) -m pytest
 
 stories: setup $(MODEL) ## Rasa test stories on the trained model
@@ -113,7 +121,7 @@ images: setup $(MODEL) $(ENCODER) ## Build both images with buildah (not part of
 	buildah --storage-driver vfs bud -f deploy/rasa.Dockerfile -t eczema-med-bot-rasa .
 	buildah --storage-driver vfs bud -f deploy/app.Dockerfile -t eczema-med-bot-app .
 
-test: setup $(MODEL) lint security deploy-check validate stories channels unit ## Set up and run every test
+test: machine setup $(MODEL) lint security deploy-check validate stories channels unit ## Set up and run every test
 
 eval: setup $(MODEL) ## End-to-end evaluation through the REST channel (starts the bot if needed)
 	$(PY) -m bot.quality.evaluate

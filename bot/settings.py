@@ -1,7 +1,7 @@
 """Every environment variable the Python 3.11 processes read, as one typed, validated settings object.
 
 The action server, staff inbox, portal, encoder, handoff store and outbox, ops tools (stack, purge, chat,
-balancer) and quality tools (evaluate, bench, calibrate) read their settings here and nowhere else; the Rasa
+nginx entry point) and quality tools (evaluate, bench, calibrate) read their settings here and nowhere else; the Rasa
 server's channels have their own stdlib reader (bot/rasa_server/settings.py). Secrets come only from the
 environment and are SecretStr, so they never show in a repr, a log line or an error message.
 
@@ -97,11 +97,13 @@ class Settings(BaseSettings):
     web_jwt_ttl: int = Field(600, alias="WEB_JWT_TTL", ge=1)
     web_session_secret: SecretStr = Field(SecretStr(""), alias="WEB_SESSION_SECRET")
 
-    # Balancer (python -m bot.ops.balancer, prod profile).
-    balancer_host: str = Field("127.0.0.1", alias="BALANCER_HOST")
-    balancer_port: int = _port(5005, "BALANCER_PORT")
-    balancer_timeout: float = Field(35.0, alias="BALANCER_TIMEOUT", gt=0)
-    balancer_cooldown: float = Field(2.0, alias="BALANCER_COOLDOWN", ge=0)
+    # The nginx entry point (bot.ops.nginx renders deploy/nginx/; prod profile, deployments).
+    entry_port: int = _port(5005, "ENTRY_PORT")  # TLS
+    # Seconds nginx waits for a replica's reply: longer than the channels' own deadline (30 s), so theirs wins.
+    entry_timeout: int = Field(35, alias="ENTRY_TIMEOUT", gt=0)
+    tls_cert: Path = Field(ROOT / "var" / "tls" / "entry.crt", alias="TLS_CERT")  # self-signed for local runs
+    tls_key: Path = Field(ROOT / "var" / "tls" / "entry.key", alias="TLS_KEY")
+    nginx_bin: str = Field("nginx", alias="NGINX_BIN")
     rasa_replicas: str = Field("", alias="RASA_REPLICAS")  # comma-separated base URLs
 
     # Chat, evaluation: the bot's public URL (empty: make chat uses 127.0.0.1:5005, make eval starts a stack).

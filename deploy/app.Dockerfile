@@ -1,5 +1,5 @@
-# Application image (Python 3.11): action server, staff inbox with the outbox worker, balancer, purge job.
-# The command picks the process: python -m bot.action_server | bot.staff | bot.ops.balancer
+# Application image (Python 3.11): action server, staff inbox with the outbox worker, purge job (the entry point is
+# nginx). The command picks the process: python -m bot.action_server | bot.staff
 # Build from the repository root after `make var/models/minilm/model.onnx` (the encoder's ONNX export):
 #   docker build -f deploy/app.Dockerfile -t eczema-med-bot-app .
 # Everything installs from PyPI. No torch in the image: the encoder runs on ONNX Runtime from the export copied
@@ -11,7 +11,6 @@ ENV PYTHONPATH=/app \
     HF_HUB_OFFLINE=1 \
     SANIC_HOST=0.0.0.0 \
     STAFF_HOST=0.0.0.0 \
-    BALANCER_HOST=0.0.0.0 \
     HANDOFF_DB_PATH=/app/var/handoff.sqlite \
     BOT_CACHE_DIR=/app/cache
 COPY requirements/app.txt requirements/app.txt

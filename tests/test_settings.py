@@ -57,7 +57,7 @@ def test_the_scan_finds_every_kind_of_environment_read(tmp_path: Path) -> None:
         ("ACTION_WORKERS", "0", "must be at least 1"),
         ("ENCODER_THREADS", "two", "must be an integer"),
         ("RETENTION_DAYS", "-5", "must be at least 1"),
-        ("BALANCER_TIMEOUT", "soon", "must be a number"),
+        ("ENTRY_TIMEOUT", "soon", "must be an integer"),
         ("LOG_LEVEL", "loud", "must be one of DEBUG"),
         ("CLINIC_HOURS", "weekdays 9-5", "expected 'DAYS HH:MM-HH:MM'"),
         ("CLINIC_TIMEZONE", "Mars/Olympus", "IANA time zone"),

@@ -1,1 +1,1 @@
-"""Operations: the local stack, retention purge, terminal chat, the balancer. Runtime code never imports it."""
+"""Operations: the local stack, retention purge, terminal chat, the nginx entry point. Runtime code never imports it."""

@@ -14,11 +14,10 @@ import importlib.resources
 import json
 import re
 import shutil
-import socket
 import subprocess  # nosec B404  # runs kubectl, hadolint, nginx and promtool with fixed argument lists
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,8 +31,6 @@ YAML_TARGETS = ("deploy", "data", "bot", "domain.yml", "config.yml", "credential
 # pip options that reach another index than PyPI: build machines reach PyPI only.
 OTHER_INDEX = re.compile(r"--(extra-index-url|index-url|find-links)\b|\bPIP_(EXTRA_)?INDEX_URL\b")
 # ${NAME} or ${NAME:-default}; nginx's own variables ($host, $uri) are lower case and never braced like this.
-TEMPLATE_VARIABLE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)(?::-([^}]*))?\}")
-UPSTREAM_HOST = re.compile(r"(\bserver\s+|proxy_pass\s+https?://)([A-Za-z][\w.-]*)(?=[:;/\s])")
 
 
 @dataclass(frozen=True)
@@ -159,69 +156,30 @@ def check_compose(root: Path) -> list[Problem]:
     return problems
 
 
-def render_template(text: str, environment: Mapping[str, str]) -> tuple[str, list[str]]:
-    """envsubst-style: ${NAME} from the environment, else the template's ${NAME:-default}; names without a
-    value are returned (and rendered empty)."""
-    unset: list[str] = []
+def check_nginx(root: Path) -> list[Problem]:
+    """`nginx -t` on the entry point's configuration, rendered from deploy/nginx/ by the same code that renders it
+    for `make run-prod` (bot.ops.nginx), with a throwaway certificate and one stand-in replica."""
+    from bot.constants import DEFAULT_CLINIC_PHONE
+    from bot.ops.nginx import BOT_TEMPLATE, EntryConfig, ensure_certificate, nginx_argv, render_nginx_conf
 
-    def value(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
-        if name in environment:
-            return environment[name]
-        if default is None:
-            unset.append(name)
-            return ""
-        return default
-
-    return TEMPLATE_VARIABLE.sub(value, text), unset
-
-
-def _resolves(host: str) -> bool:
-    try:
-        socket.getaddrinfo(host, None)
-    except OSError:
-        return False
-    return True
-
-
-def _local_upstreams(text: str) -> str:
-    """Service names (rasa-1, staff) resolve only inside the deployment: test against 127.0.0.1 instead."""
-
-    def local(match: re.Match[str]) -> str:
-        host = match.group(2)
-        return match.group(0) if _resolves(host) else match.group(1) + "127.0.0.1"
-
-    return UPSTREAM_HOST.sub(local, text)
-
-
-def check_nginx(root: Path, environment: Mapping[str, str] | None = None) -> list[Problem]:
-    """`nginx -t` on every deploy/nginx/*.conf* template rendered with its own defaults (the check does not
-    depend on this machine's environment); a server-level file is tested inside an http block."""
     directory = root / "deploy" / "nginx"
-    if not directory.is_dir():
-        print("deploy-check: skipped nginx: deploy/nginx/ does not exist yet", file=sys.stderr)
-        return []
+    file = _relative(directory / BOT_TEMPLATE.name, root)
     nginx = _tool("nginx")
-    templates = sorted(path for path in directory.glob("*.conf*") if path.is_file())
     if nginx is None:
         return [_missing("nginx", _relative(directory, root))]
-    problems = []
-    for path in templates:
-        file = _relative(path, root)
-        rendered, unset = render_template(path.read_text(), environment or {})
-        problems += [Problem(file, f"${{{name}}} has no default (write ${{{name}:-value}})") for name in unset]
-        with tempfile.TemporaryDirectory(prefix="deploy-check-nginx-") as tmp:
-            conf = Path(tmp) / "nginx.conf"
-            body = _local_upstreams(rendered)
-            if not re.search(r"^\s*http\s*\{", body, re.MULTILINE):
-                (Path(tmp) / "site.conf").write_text(body)
-                body = f"events {{}}\nhttp {{\n    include {tmp}/site.conf;\n}}\n"
-            conf.write_text(f"pid {tmp}/nginx.pid;\n{body}" if not re.search(r"^\s*pid\s", body, re.M) else body)
-            result = _run([nginx, "-t", "-q", "-p", tmp, "-e", f"{tmp}/error.log", "-c", str(conf)])
-            if result.returncode != 0:
-                message = result.stderr.strip().replace(str(conf), file).replace(f"{tmp}/site.conf", file)
-                problems.append(Problem(file, f"nginx -t: {message}"))
-    return problems
+    with tempfile.TemporaryDirectory(prefix="deploy-check-nginx-") as tmp:
+        prefix = Path(tmp)
+        cert, key = prefix / "tls" / "entry.crt", prefix / "tls" / "entry.key"
+        ensure_certificate(cert, key)
+        config = EntryConfig(8443, ["http://127.0.0.1:5006"], DEFAULT_CLINIC_PHONE, cert, key, prefix / "access.log")
+        try:
+            render_nginx_conf(prefix, config, templates=directory)
+        except (OSError, ValueError) as exc:
+            return [Problem(file, f"cannot render: {exc}")]
+        result = _run(nginx_argv(prefix, nginx, "-t", "-q"))
+        if result.returncode != 0:
+            return [Problem(file, f"nginx -t: {result.stderr.strip()}")]
+    return []
 
 
 def _yaml_documents(directory: Path) -> Iterator[tuple[Path, Any]]:

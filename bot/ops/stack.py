@@ -7,7 +7,8 @@ Profiles:
     the handoff store in SQLite unless DATABASE_URL is set.
   prod (`python -m bot.ops.stack --prod`, `Stack(profile="prod", rasa_replicas=2)`): Rasa replicas on their own ports
     sharing the SQL tracker store on PostgreSQL and the Redis lock store (deploy/endpoints.prod.yml), the
-    round-robin balancer (bot.ops.balancer) on the public port, ACTION_WORKERS action-server workers and the handoff
+    nginx entry point (bot.ops.nginx, deploy/nginx/) on the public port with TLS (a self-signed certificate in
+    var/tls/ unless TLS_CERT / TLS_KEY name one), ACTION_WORKERS action-server workers and the handoff
     store on PostgreSQL. Settings come from the environment (DB_*, REDIS_*, DATABASE_URL; see PROD_DEFAULTS);
     each child's environment is validated with bot.settings before it starts.
 
@@ -22,6 +23,7 @@ import os
 import secrets
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -33,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.constants import ROOT
+from bot.ops.nginx import EntryConfig, ensure_certificate, nginx_argv, render_nginx_conf
 from bot.private_files import UMASK, make_private, open_private, private_dir, use_private_umask
 from bot.rasa_server.settings import ChannelSettings
 from bot.settings import Settings, child_environ, get_settings
@@ -57,7 +60,7 @@ PROD_DEFAULTS = {
 
 @dataclass
 class Ports:
-    rasa: int = 5005  # the public port: Rasa itself (local) or the balancer (prod)
+    rasa: int = 5005  # the public port: Rasa itself (local) or nginx with TLS (prod)
     actions: int = 5055
     staff: int = 8000
     # prod profile: each Rasa replica's own port; default rasa+1, rasa+2, ...
@@ -95,6 +98,8 @@ class Stack:
     generated_rest_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     # Rasa's credential for the action server (X-Action-Token) when ACTION_SERVER_TOKEN is unset; one per Stack.
     action_server_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    # prod: nginx's configuration, pid and temporary files (default: next to log_dir, in "nginx").
+    nginx_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -114,12 +119,13 @@ class Stack:
 
     @property
     def rasa_url(self) -> str:
-        """The public bot URL (the balancer in the prod profile)."""
-        return f"http://127.0.0.1:{self.ports.rasa}"
+        """The public bot URL (nginx over TLS in the prod profile)."""
+        scheme = "https" if self.prod else "http"
+        return f"{scheme}://127.0.0.1:{self.ports.rasa}"
 
     @property
     def replica_ports(self) -> list[int]:
-        """Ports of the Rasa processes (prod: the replicas behind the balancer; local: the public port)."""
+        """Ports of the Rasa processes (prod: the replicas behind nginx; local: the public port)."""
         if not self.prod:
             return [self.ports.rasa]
         return list(self.ports.replicas) or [self.ports.rasa + 1 + i for i in range(self.rasa_replicas)]
@@ -180,7 +186,7 @@ class Stack:
         if not settings.rest_api_key.get_secret_value():
             env["REST_API_KEY"] = self.generated_rest_key
         env["RASA_REPLICAS"] = ",".join(self.replica_urls)
-        env["BALANCER_PORT"] = str(self.ports.rasa)
+        env["ENTRY_PORT"] = str(self.ports.rasa)
 
     def _private_files(self, env: Mapping[str, str]) -> None:
         """var/ and the log folder 0700; the stores' files left by earlier runs 0600 (new ones: the umask)."""
@@ -234,27 +240,42 @@ class Stack:
             ],
         )
 
-    def start_balancer(self) -> None:
-        self._spawn("balancer", [str(PYTHON), "-m", "bot.ops.balancer"])
+    @property
+    def tls_verify(self) -> str | bool:
+        """What `requests` needs to verify the public URL: the entry point's certificate (prod), else True."""
+        return str(Settings.from_env(self._env()).tls_cert) if self.prod else True
+
+    def start_nginx(self) -> None:
+        """Render deploy/nginx/ for this stack's ports and replicas and start nginx in the foreground."""
+        env = self._env()
+        settings = Settings.from_env(env)
+        if ensure_certificate(settings.tls_cert, settings.tls_key):
+            print(f"Made a self-signed TLS certificate: {settings.tls_cert}", flush=True)
+        prefix = self.nginx_dir or self.log_dir.parent / "nginx"
+        private_dir(self.log_dir)
+        config = EntryConfig.from_settings(settings, self.replica_urls, self.log_dir / "nginx-access.log")
+        error_log = self.log_dir / "nginx.log"  # nginx's error log and its output, as for the other processes
+        render_nginx_conf(prefix, config, error_log)
+        self._spawn("nginx", nginx_argv(prefix, settings.nginx_bin, error_log=error_log))
 
     def start(self, timeout: float = 240.0) -> None:
         self.start_actions()
         self.start_staff()
         self.start_rasa()
         if self.prod:
-            self.start_balancer()
+            self.start_nginx()
         self.wait_ready(timeout)
 
     def start_process(self, name: str) -> None:
-        """Start one process by its name: actions, staff, balancer, rasa (local) or rasa-N (prod)."""
+        """Start one process by its name: actions, staff, nginx (prod), rasa (local) or rasa-N (prod)."""
         if name in self.processes and self.processes[name].poll() is None:
             raise RuntimeError(f"{name} is already running")
         if name == "actions":
             self.start_actions()
         elif name == "staff":
             self.start_staff()
-        elif name == "balancer" and self.prod:
-            self.start_balancer()
+        elif name == "nginx" and self.prod:
+            self.start_nginx()
         elif name in self.rasa_names:
             self._start_rasa_process(name)
         else:
@@ -279,14 +300,17 @@ class Stack:
         for name, url in zip(self.rasa_names, self.replica_urls, strict=True):
             checks[name] = f"{url}/webhooks/rest/"
         if self.prod:
-            checks["balancer"] = f"{self.rasa_url}/balancer/health"
+            checks["nginx"] = f"{self.rasa_url}/healthz"
         return checks
 
     def wait_ready(self, timeout: float = 240.0, names: tuple[str, ...] | None = None) -> None:
         """Poll each running process's health URL (all, or only `names`) until it answers (`timeout` each)."""
         for name, url in self.health_urls().items():
             if name in self.processes and (names is None or name in names):
-                wait_for(url, timeout, self.processes[name], self.log_dir / f"{name}.log")
+                entry = name == "nginx"
+                cafile = str(self.tls_verify) if entry else None
+                log = self.log_dir / f"{name}.log"
+                wait_for(url, timeout, self.processes[name], log, cafile)
                 self.ready_seconds[name] = round(time.monotonic() - self.started[name], 1)
 
     def stop(self, name: str | None = None) -> None:
@@ -334,15 +358,22 @@ def stop_process_group(proc: subprocess.Popen[bytes], grace: float = 20.0) -> No
             time.sleep(0.1)
 
 
-def wait_for(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None, log: Path | None = None) -> None:
-    """Poll `url` until it answers 200, the process dies, or the deadline passes."""
+def wait_for(
+    url: str,
+    timeout: float,
+    proc: subprocess.Popen[bytes] | None = None,
+    log: Path | None = None,
+    cafile: str | None = None,
+) -> None:
+    """Poll `url` until it answers 200, the process dies, or the deadline passes (https: trusting `cafile`)."""
+    context = ssl.create_default_context(cafile=cafile) if cafile else None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
             raise RuntimeError(f"process for {url} exited with {proc.returncode}\n{tail}")
         try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
+            with urllib.request.urlopen(url, timeout=2, context=context) as resp:
                 if resp.status == 200:
                     return
         except (urllib.error.URLError, OSError):
@@ -390,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--prod",
         action="store_true",
-        help="production profile: PostgreSQL tracker and handoff stores, Redis locks, Rasa replicas behind a balancer",
+        help="production profile: PostgreSQL tracker and handoff stores, Redis locks, Rasa replicas behind nginx",
     )
     parser.add_argument("--replicas", type=int, default=2, help="Rasa replicas with --prod (default 2)")
     parser.add_argument("--action-workers", type=int, default=None, help="action-server workers with --prod")
@@ -416,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     if stack.prod:
         replicas = ", ".join(str(p) for p in stack.replica_ports)
         print(
-            f"Production profile: {stack.rasa_replicas} Rasa replica(s) on ports {replicas} behind the balancer on "
+            f"Production profile: {stack.rasa_replicas} Rasa replica(s) on ports {replicas} behind nginx (TLS) on "
             f"{stack.ports.rasa}; tracker store and handoff tickets in PostgreSQL, locks in Redis.",
             flush=True,
         )
@@ -425,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stack.start()
         auth = " -H 'Authorization: Bearer $REST_API_KEY'" if stack.rest_api_key else ""
+        if stack.prod:
+            auth += f" --cacert {stack.tls_verify}"
         print(
             f"""
 Ready.

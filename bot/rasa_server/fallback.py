@@ -1,7 +1,7 @@
 """The reply when the bot cannot answer (action server down, slow or failing, no Rasa replica up).
 
-No medical content, only where to get help. Standard library only: the Rasa channels (Python 3.10) and the
-balancer (Python 3.11) both use it.
+No medical content, only where to get help. Standard library only. The nginx entry point's canned reply
+(deploy/nginx/bot.conf.template) is the same JSON; tests/ops/test_nginx.py checks they agree.
 """
 
 from __future__ import annotations

@@ -71,34 +71,13 @@ def test_invalid_alert_rules_are_named(repo: Path, capsys: pytest.CaptureFixture
     assert "good.yml" not in out
 
 
-NGINX_SITE = """\
-upstream rasa {
-    server rasa-1:${RASA_PORT:-5005};
-}
-server {
-    listen ${NGINX_PORT:-8080};
-    location / {
-        proxy_pass http://rasa;
-        proxy_set_header Host $host;
-    }
-}
-"""
-
-
-def test_nginx_templates_are_rendered_and_tested(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (repo / "deploy/nginx").mkdir(exist_ok=True)
-    (repo / "deploy/nginx/site.conf.template").write_text(NGINX_SITE)
-    assert deploy_check.check_nginx(repo, environment={}) == []
-    (repo / "deploy/nginx/broken.conf").write_text(NGINX_SITE.replace("proxy_pass", "proxy_passs"))
-    problems = [str(problem) for problem in deploy_check.check_nginx(repo, environment={})]
-    assert len(problems) == 1 and problems[0].startswith("deploy/nginx/broken.conf: nginx -t")
+def test_the_entry_points_nginx_template_is_rendered_and_tested(repo: Path) -> None:
+    assert deploy_check.check_nginx(repo) == []
+    template = repo / "deploy/nginx/bot.conf.template"
+    template.write_text(template.read_text().replace("proxy_pass", "proxy_passs", 1))
+    problems = [str(problem) for problem in deploy_check.check_nginx(repo)]
+    assert len(problems) == 1 and problems[0].startswith("deploy/nginx/bot.conf.template: nginx -t")
     assert "proxy_passs" in problems[0]
-
-
-def test_render_template_keeps_nginx_variables() -> None:
-    text, unset = deploy_check.render_template("listen ${PORT:-80}; $host ${TOKEN};", {"TOKEN": "x"})
-    assert text == "listen 80; $host x;" and unset == []
-    assert deploy_check.render_template("${MISSING}", {}) == ("", ["MISSING"])
 
 
 def test_yamllint_findings_are_named(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

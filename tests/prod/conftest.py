@@ -1,6 +1,6 @@
 """The production profile on free ports, once per test session: two Rasa replicas sharing a PostgreSQL database of
-their own (tracker store and handoff store) and a Redis database and key prefix of their own, the balancer,
-two action-server workers and the staff inbox posting to a local webhook.
+their own (tracker store and handoff store) and a Redis database and key prefix of their own, nginx in
+front, two action-server workers and the staff inbox posting to a local webhook.
 
 Needs the machine's PostgreSQL (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379); `.ci/run` starts them.
 These tests never skip: without them they fail.

@@ -236,16 +236,21 @@ REST_KEY = "prod-rest-api-key-0123456789abcdef"  # the prod stack's REST_API_KEY
 
 
 class Chat:
-    """One conversation through the REST channel; `base_url` can differ per turn (a replica or the balancer)."""
+    """One conversation through the REST channel; `base_url` can differ per turn (a replica or nginx)."""
 
-    def __init__(self, base_url: str, sender: str | None = None, key: str = REST_KEY) -> None:
+    def __init__(
+        self, base_url: str, sender: str | None = None, key: str = REST_KEY, verify: str | bool = True
+    ) -> None:
         self.base_url = base_url
+        self.verify = verify  # the entry point's self-signed certificate (Stack.tls_verify)
         self.sender = sender or f"prod-{uuid.uuid4().hex[:12]}"
         self.headers = {"Authorization": f"Bearer {key}"}
 
     def send(self, text: str, base_url: str | None = None) -> list[dict[str, Any]]:
         url = f"{base_url or self.base_url}/webhooks/rest/webhook"
-        resp = requests.post(url, json={"sender": self.sender, "message": text}, headers=self.headers, timeout=90)
+        resp = requests.post(
+            url, json={"sender": self.sender, "message": text}, headers=self.headers, timeout=90, verify=self.verify
+        )
         assert resp.status_code == 200, (url, resp.status_code, resp.text[:500])
         messages = resp.json()
         assert isinstance(messages, list), messages

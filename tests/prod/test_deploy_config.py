@@ -13,6 +13,7 @@ from bot.action_server import TOKEN_HEADER
 from bot.ops.stack import LOCAL_ENDPOINTS, PROD_ENDPOINTS, Ports, Stack, database_url_from
 
 DEPLOY = PROD_ENDPOINTS.parent
+NGINX_TEMPLATE = DEPLOY / "nginx" / "bot.conf.template"
 _VAR = re.compile(r"\$\{(\w+)\}")
 
 
@@ -78,7 +79,8 @@ def test_the_local_profile_is_unchanged() -> None:
     env = stack._env()
     assert stack.rasa_names == ["rasa"] and stack.replica_urls == ["http://127.0.0.1:7000"]
     assert stack.endpoints.name == "endpoints.yml"
-    assert "RASA_REPLICAS" not in env and "balancer" not in stack.health_urls()
+    assert "RASA_REPLICAS" not in env and "nginx" not in stack.health_urls()
+    assert stack.rasa_url.startswith("http://") and Stack(profile="prod").rasa_url.startswith("https://")
 
 
 def test_database_url_quotes_its_parts() -> None:
@@ -86,7 +88,7 @@ def test_database_url_quotes_its_parts() -> None:
     assert database_url_from(env) == "postgresql://bot%20user@h:5433/n"
 
 
-def test_compose_gives_every_rasa_replica_its_settings_and_the_balancer_every_replica() -> None:
+def test_compose_gives_every_rasa_replica_its_settings_and_nginx_every_replica() -> None:
     compose = load_all(DEPLOY / "docker-compose.yml")[0]
     services = compose["services"]
     replicas = sorted(name for name in services if name.startswith("rasa-"))
@@ -94,8 +96,12 @@ def test_compose_gives_every_rasa_replica_its_settings_and_the_balancer_every_re
     for name in replicas:
         assert endpoint_vars() <= set(services[name]["environment"]), name
         assert "WEB_SESSION_SECRET" in services[name]["environment"]
-    upstreams = services["balancer"]["environment"]["RASA_REPLICAS"].split(",")
-    assert sorted(u.split("//")[1].split(":")[0] for u in upstreams) == replicas
+    nginx = services["nginx"]
+    upstreams = re.findall(r"server ([\w-]+):5005 max_fails=\d+", nginx["environment"]["RASA_UPSTREAM_SERVERS"])
+    assert sorted(upstreams) == replicas
+    assert "./nginx/bot.conf.template:/etc/nginx/templates/default.conf.template:ro" in nginx["volumes"]
+    template_vars = set(_VAR.findall(NGINX_TEMPLATE.read_text()))
+    assert template_vars <= set(nginx["environment"])
     for name in ("actions", "staff"):
         env = services[name]["environment"]
         assert env["DATABASE_URL"].startswith("postgresql://") and env["HANDOFF_DB_PATH"].startswith("/app/var/")
@@ -135,8 +141,13 @@ def test_kubernetes_gives_each_container_what_it_reads() -> None:
     staff = provided(_container(docs, "StatefulSet", "actions", "staff"))
     assert {"DATABASE_URL", "HANDOFF_DB_PATH", "STAFF_TOKEN"} <= staff
     assert int(config["ACTION_WORKERS"]) > 1
-    balancer = _container(docs, "Deployment", "balancer", "balancer")
-    assert {e["name"]: e.get("value") for e in balancer["env"]}["RASA_REPLICAS"] == "http://rasa:5005"
+    nginx = _container(docs, "Deployment", "nginx", "nginx")
+    nginx_env = {e["name"]: e.get("value") for e in nginx["env"]}
+    assert set(_VAR.findall(NGINX_TEMPLATE.read_text())) <= set(nginx_env)
+    assert nginx_env["RASA_UPSTREAM_SERVERS"].startswith("server rasa:5005 ")
+    # The ConfigMap holds the one template (kustomize cannot read deploy/nginx/ itself).
+    cm = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "eczema-bot-nginx")
+    assert cm["data"]["bot.conf.template"] == NGINX_TEMPLATE.read_text()
     rasa_deploy = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "rasa")
     assert rasa_deploy["spec"]["replicas"] >= 2
 
@@ -165,7 +176,7 @@ def test_the_deployments_require_the_rest_key() -> None:
 def test_compose_publishes_only_the_entry_point_and_the_staff_app_on_loopback() -> None:
     services = load_all(DEPLOY / "docker-compose.yml")[0]["services"]
     published = {name: svc["ports"] for name, svc in services.items() if svc.get("ports")}
-    assert set(published) == {"balancer", "staff"}
+    assert set(published) == {"nginx", "staff"}
     assert all(str(p).startswith("127.0.0.1:") for ports in published.values() for p in ports)
     assert "expose" not in services["actions"]
 
@@ -180,10 +191,10 @@ def test_compose_networks_reach_each_store_from_its_clients_only() -> None:
 
     replicas = {name for name in services if name.startswith("rasa-")}
     assert peers("actions") - {"staff", "postgres"} == replicas  # Rasa calls it; it shares no network with others
-    assert not {"balancer", "redis"} & peers("actions")
+    assert not {"nginx", "redis"} & peers("actions")
     assert peers("postgres") == replicas | {"actions", "staff"}
     assert peers("redis") == replicas
-    assert "balancer" not in peers("postgres") | peers("redis")
+    assert "nginx" not in peers("postgres") | peers("redis")
     nets = compose["networks"]
     assert all(nets[n].get("internal") for n in services["actions"]["networks"])  # no way out for the server
 
@@ -223,11 +234,11 @@ def _ingress_for(port: int, labels: dict[str, str]) -> list[dict[str, Any]]:
     return rules
 
 
-def test_kubernetes_lets_only_rasa_reach_the_action_server_and_only_the_balancer_reach_rasa() -> None:
+def test_kubernetes_lets_only_rasa_reach_the_action_server_and_only_nginx_reach_rasa() -> None:
     actions = _ingress_for(5055, {"app": "actions"})
     assert actions and all(r.get("from") == [{"podSelector": {"matchLabels": {"app": "rasa"}}}] for r in actions)
     rasa = _ingress_for(5005, {"app": "rasa"})
-    assert rasa and all(r.get("from") == [{"podSelector": {"matchLabels": {"app": "balancer"}}}] for r in rasa)
+    assert rasa and all(r.get("from") == [{"podSelector": {"matchLabels": {"app": "nginx"}}}] for r in rasa)
     postgres = _ingress_for(5432, {"app": "postgres"})
     assert postgres and all(
         {s["podSelector"]["matchLabels"]["app"] for s in r["from"]} == {"rasa", "actions"} for r in postgres
@@ -247,7 +258,7 @@ def test_the_action_server_token_reaches_rasa_and_the_action_server_only() -> No
     assert "ACTION_SERVER_TOKEN" in secret_keys(_container(docs, "Deployment", "rasa", "rasa"))
     assert "ACTION_SERVER_TOKEN" in secret_keys(_container(docs, "StatefulSet", "actions", "actions"))
     assert "ACTION_SERVER_TOKEN" not in secret_keys(_container(docs, "StatefulSet", "actions", "staff"))
-    assert "ACTION_SERVER_TOKEN" not in secret_keys(_container(docs, "Deployment", "balancer", "balancer"))
+    assert "ACTION_SERVER_TOKEN" not in secret_keys(_container(docs, "Deployment", "nginx", "nginx"))
 
 
 @pytest.mark.parametrize("dockerfile", ["app.Dockerfile", "rasa.Dockerfile"])

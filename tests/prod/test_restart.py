@@ -12,7 +12,7 @@ RESTART_TIMEOUT = 420.0
 
 def test_conversation_context_survives_restarting_rasa_and_the_action_server(prod: ProdEnv) -> None:
     stack = prod.stack
-    chat = Chat(stack.rasa_url)  # through the balancer, as a patient would
+    chat = Chat(stack.rasa_url, verify=stack.tls_verify)  # through nginx, as a patient would
     first = chat.send("tell me about cyclosporine")
     assert not is_fallback(first), first
     assert customs(first)[-1].get("drug") == "cyclosporine", first

@@ -47,7 +47,7 @@ def spooled(prod: ProdEnv, ticket_id: str) -> bool:
 
 def test_a_handoff_made_while_postgresql_is_down_reaches_it_and_the_staff_once(store_down: ProdEnv) -> None:
     prod, stack = store_down, store_down.stack
-    chat = Chat(stack.rasa_url)
+    chat = Chat(stack.rasa_url, verify=stack.tls_verify)
     text = "my son swallowed a bottle of his azathioprine"
     messages = chat.send(text)
     assert not is_fallback(messages), messages
