@@ -11,6 +11,10 @@ Profiles:
     store on PostgreSQL. Settings come from the environment (DB_*, REDIS_*, DATABASE_URL; see PROD_DEFAULTS);
     each child's environment is validated with bot.settings before it starts.
 
+Metrics: every process serves Prometheus metrics on its own port (Ports.*_metrics; prod Rasa replicas on
+rasa_metrics + 0, 1, ...); the action server's workers write theirs to PROMETHEUS_MULTIPROC_DIR, a folder of the
+stack's var dir (metrics/actions beside the log folder) emptied before each start.
+
 The REST channel needs REST_API_KEY when it is set; the prod profile sets one per Stack when the environment does
 not, so its REST channel is never open. Tools send `stack.rest_headers()` (or `rest_headers()` with BOT_URL).
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -62,6 +67,10 @@ class Ports:
     staff: int = 8000
     # prod profile: each Rasa replica's own port; default rasa+1, rasa+2, ...
     replicas: tuple[int, ...] = ()
+    # Each process's Prometheus metrics port (internal only; see bot/metrics.py).
+    actions_metrics: int = 9155
+    staff_metrics: int = 9156
+    rasa_metrics: int = 9157  # prod: replica i on rasa_metrics + i
 
 
 def rest_headers(key: str | None = None) -> dict[str, str]:
@@ -155,6 +164,9 @@ class Stack:
         env["ACTION_PORT"] = str(self.ports.actions)
         env["ACTION_SERVER_URL"] = f"http://127.0.0.1:{self.ports.actions}/webhook"
         env["STAFF_PORT"] = str(self.ports.staff)
+        env["ACTION_METRICS_PORT"] = str(self.ports.actions_metrics)
+        env["STAFF_METRICS_PORT"] = str(self.ports.staff_metrics)
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # only the action server's workers share one (_spawn)
         env.setdefault("WIDGET_BOT_URL", self.rasa_url)
         env.setdefault("WEB_ALLOWED_ORIGINS", self.staff_url)
         env.setdefault("TRACKER_DB", str(ROOT / "var" / "tracker.db"))
@@ -192,8 +204,12 @@ class Stack:
                 private_dir(store.parent)
             make_private(store)
 
-    def _spawn(self, name: str, argv: list[str]) -> None:
-        env = self._env()
+    def metrics_dir(self, name: str) -> Path:
+        """The multiprocess metrics folder of a process (the action server's workers)."""
+        return self.log_dir.parent / "metrics" / name
+
+    def _spawn(self, name: str, argv: list[str], extra_env: Mapping[str, str] | None = None) -> None:
+        env = {**self._env(), **(extra_env or {})}
         self._private_files(env)
         with open_private(self.log_dir / f"{name}.log") as log:  # the child keeps its own handle
             self.processes[name] = subprocess.Popen(
@@ -202,7 +218,10 @@ class Stack:
         self.started[name] = time.monotonic()
 
     def start_actions(self) -> None:
-        self._spawn("actions", [str(PYTHON), "-m", "bot.action_server"])
+        folder = self.metrics_dir("actions")
+        shutil.rmtree(folder, ignore_errors=True)  # a dead worker's files would be summed in forever
+        private_dir(folder)
+        self._spawn("actions", [str(PYTHON), "-m", "bot.action_server"], {"PROMETHEUS_MULTIPROC_DIR": str(folder)})
 
     def start_staff(self) -> None:
         self._spawn("staff", [str(PYTHON), "-m", "bot.staff"])
@@ -213,7 +232,8 @@ class Stack:
             self._start_rasa_process(name)
 
     def _start_rasa_process(self, name: str) -> None:
-        port = self.replica_ports[self.rasa_names.index(name)]
+        index = self.rasa_names.index(name)
+        port = self.replica_ports[index]
         self._spawn(
             name,
             [
@@ -232,6 +252,7 @@ class Stack:
                 "--cors",
                 f"http://127.0.0.1:{self.ports.staff}",
             ],
+            {"RASA_METRICS_PORT": str(self.ports.rasa_metrics + index)},
         )
 
     def start_balancer(self) -> None:
@@ -270,6 +291,16 @@ class Stack:
         dead = [n for n in names if self.processes[n].poll() is not None]
         if dead:
             raise RuntimeError(f"exited right after restarting: {', '.join(dead)} (see {self.log_dir})")
+
+    def metrics_urls(self) -> dict[str, str]:
+        """Each running process's Prometheus metrics URL (the balancer has none)."""
+        urls = {
+            "actions": f"http://127.0.0.1:{self.ports.actions_metrics}/metrics",
+            "staff": f"http://127.0.0.1:{self.ports.staff_metrics}/metrics",
+        }
+        for i, name in enumerate(self.rasa_names):
+            urls[name] = f"http://127.0.0.1:{self.ports.rasa_metrics + i}/metrics"
+        return urls
 
     def health_urls(self) -> dict[str, str]:
         checks = {
