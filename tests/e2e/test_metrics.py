@@ -98,10 +98,9 @@ def test_a_conversation_mix_is_counted_in_each_process(stack: Stack) -> None:
     for urgency in set(urgencies):
         assert total(actions, "bot_handoffs_total", urgency=urgency) == urgencies.count(urgency)
         assert total(staff, "bot_open_tickets", urgency=urgency) == urgencies.count(urgency)
-    # Retrieval runs only when the intent and the medicine do not pick the fact (not in this mix through Rasa).
+    # Retrieval runs only when the intent and the medicine do not pick the fact (none in this mix through Rasa).
     for stage in ("safety", "respond"):
         assert total(actions, "bot_stage_seconds_count", stage=stage) > 0, stage
-    assert total(actions, "bot_stage_seconds_count", stage="retrieval") <= len(MIX) * 4
     assert total(actions, "bot_stage_seconds_count", stage="respond") == len(MIX)
     assert total(rasa, "bot_channel_turn_seconds_count", channel="rest") == len(MIX)
     assert total(staff, "bot_handoff_store_up") == 1
