@@ -3,7 +3,10 @@
 `python -m bot.action_server` (port from ACTION_PORT, default 5055; host from SANIC_HOST, default 127.0.0.1).
 
 Only Rasa may call it: every route but /health needs the X-Action-Token header carrying ACTION_SERVER_TOKEN
-(endpoints.yml sends it). Refused calls get a 401 and are counted and logged at WARNING, without their bodies.
+(endpoints.yml sends it). Refused calls get a 401 and are counted (bot_refused_calls_total) and logged at WARNING,
+without their bodies.
+Prometheus metrics of every worker are served by the main process on METRICS_HOST:ACTION_METRICS_PORT
+(bot/metrics.py), not on the action port.
 Without a token the server starts only on a loopback address (and then accepts every call); on any other
 address it refuses to start.
 """
@@ -22,6 +25,7 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
 from sanic.worker.loader import AppLoader
 
+from bot import metrics
 from bot.private_files import use_private_umask
 from bot.settings import Settings, configure_logging, get_settings
 
@@ -58,6 +62,7 @@ def require_token(app: Sanic, token: str) -> None:
         if hmac.compare_digest(given, expected):
             return None
         app.ctx.refused_calls += 1
+        metrics.REFUSED_CALLS.inc()
         # Never the body, the headers, the token or the (caller-chosen) path.
         log.warning("refused a call without a valid %s header (%d so far)", TOKEN_HEADER, app.ctx.refused_calls)
         return json({"error": "unauthorized"}, status=401)
@@ -97,6 +102,8 @@ def main() -> None:
     if not settings.action_server_token.get_secret_value():
         log.warning("ACTION_SERVER_TOKEN is not set: any local process can call the action server")
     host, port, workers = settings.sanic_host, settings.action_port, settings.action_workers
+    registry = metrics.serving_registry(settings.prometheus_multiproc_dir)
+    metrics.start_server(settings.metrics_host, settings.action_metrics_port, registry)
     if workers == 1:
         build_app("actions").run(host=host, port=port, single_process=True, access_log=False, motd=False)
         return

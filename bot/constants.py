@@ -40,3 +40,9 @@ SMS_MORE: Final = " Reply MORE for more."
 # Buttons become "Reply 1 for ..., 2 for ..."; the assistant maps the digit back (its `choices` slot holds
 # at most this many payloads), and five names still leave room for the question in two segments.
 SMS_MAX_CHOICES: Final = 5
+
+# --- Metrics --------------------------------------------------------------------------------------------------------
+
+# The reply contract's kinds (README); metrics label a turn with one of these, or "other".
+REPLY_KINDS: Final = frozenset({"answer", "clarify", "abstain", "chitchat", "handoff", "erased", "continuation"})
+METRIC_CHANNELS: Final = frozenset({"rest", "web", "sms"})

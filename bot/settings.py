@@ -89,6 +89,13 @@ class Settings(BaseSettings):
     staff_host: str = Field("127.0.0.1", alias="STAFF_HOST")
     staff_port: int = _port(8000, "STAFF_PORT")
 
+    # Prometheus metrics (bot/metrics.py): each process's own internal port on METRICS_HOST; 0: off. The library
+    # reads PROMETHEUS_MULTIPROC_DIR itself; the servers read it here to sum their workers' files.
+    metrics_host: str = Field("127.0.0.1", alias="METRICS_HOST")
+    action_metrics_port: int = Field(9155, alias="ACTION_METRICS_PORT", ge=0, le=65535)
+    staff_metrics_port: int = Field(9156, alias="STAFF_METRICS_PORT", ge=0, le=65535)
+    prometheus_multiproc_dir: Path | None = Field(None, alias="PROMETHEUS_MULTIPROC_DIR")
+
     # Demo portal (served by the staff app, or alone by python -m bot.portal).
     portal_host: str = Field("127.0.0.1", alias="PORTAL_HOST")
     portal_port: int = _port(8001, "PORTAL_PORT")

@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from functools import lru_cache, partial
 
+from bot import metrics
 from bot.conversation.assistant import Assistant
 from bot.conversation.gaps import GapRecorder
 from bot.conversation.types import Reply, Turn
@@ -16,12 +17,15 @@ log = logging.getLogger(__name__)
 
 
 class RecordingAssistant(Assistant):
-    """The assistant, with each abstention counted as a content gap (bot.conversation.gaps)."""
+    """The assistant, with each abstention counted as a content gap (bot.conversation.gaps) and each turn in
+    the metrics (bot.metrics: reply kind, handoff urgency, time to respond)."""
 
     gaps: GapRecorder | None = None
 
     def respond(self, turn: Turn) -> Reply:
-        reply = super().respond(turn)
+        with metrics.timed("respond"):
+            reply = super().respond(turn)
+        metrics.count_turn(turn.channel, reply.kind, reply.data.get("urgency"))
         if self.gaps is not None:
             self.gaps(turn, reply)
         return reply
@@ -30,20 +34,19 @@ class RecordingAssistant(Assistant):
 @lru_cache(maxsize=1)
 def get_assistant() -> Assistant:
     from bot.conversation.aspects import AspectModel
+    from bot.conversation.timed import TimedRetriever, TimedScreen
     from bot.encoder import get_encoder
     from bot.handoff import clinic_hours
     from bot.handoff.gaps import record_gap
     from bot.handoff.store import open_store
     from bot.nlp.names import NameMatcher
-    from bot.retrieval import Retriever
-    from bot.safety.screen import SafetyScreen
 
     settings = get_settings()
     kb = default_knowledge_base()
     encoder = get_encoder()
     names = NameMatcher(kb.names())
-    screen = SafetyScreen(encoder, kb.medicine_safety(), names=names)
-    retriever = Retriever(kb, encoder, settings.cache_dir / "kb-embeddings.npz")
+    screen = TimedScreen(encoder, kb.medicine_safety(), names=names)
+    retriever = TimedRetriever(kb, encoder, settings.cache_dir / "kb-embeddings.npz")
 
     def response_time(urgency: str, now: dt.datetime) -> str:
         return clinic_hours.response_time_text(urgency, now, settings)

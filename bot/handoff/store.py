@@ -329,6 +329,22 @@ class HandoffStore:
         counts.update({str(k): int(v) for k, v in rows})
         return counts
 
+    def outbox_backlog(self) -> tuple[int, datetime | None]:
+        """Unsent notifications and when the oldest of them was queued (None: none) — for the metrics."""
+        with self._tx(write=False) as c:
+            rows = c.rows("SELECT COUNT(*), MIN(created_at) FROM handoff_outbox WHERE sent_at IS NULL")
+        count, oldest = rows[0] if rows else (0, None)
+        return int(count), opt_utc(oldest)
+
+    def open_ticket_stats(self) -> dict[str, tuple[int, datetime]]:
+        """Per urgency: how many tickets are open (unclaimed) and when the oldest was created — for the metrics."""
+        with self._tx(write=False) as c:
+            rows = c.rows(
+                "SELECT urgency, COUNT(*), MIN(created_at) FROM handoff_tickets WHERE status = ? GROUP BY urgency",
+                ("open",),
+            )
+        return {str(u): (int(n), as_utc(oldest)) for u, n, oldest in rows}
+
     # -- shared internals ------------------------------------------------------------------------
 
     def _new_ticket(

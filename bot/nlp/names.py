@@ -144,9 +144,8 @@ class NameMatcher:
         return list(dict.fromkeys(m.drug_id for m in self.find(text)))
 
     def _dictionary_mention(self, doc: Doc, match: DrugMatch) -> Mention:
-        assert self._kb_generics is not None
         span = doc[match.start : match.end]
-        drug_id = self._kb_generics.get(match.generic, f"unknown:{match.generic}")
+        drug_id = (self._kb_generics or {}).get(match.generic, f"unknown:{match.generic}")
         return Mention(drug_id, span.text, span.start_char, span.end_char, exact=True)
 
     def _distance(self, key: str, surface: str) -> int:

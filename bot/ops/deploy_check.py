@@ -191,23 +191,27 @@ def _yaml_documents(directory: Path) -> Iterator[tuple[Path, Any]]:
 
 
 def check_prometheus(root: Path) -> list[Problem]:
-    """`promtool check rules` on every deploy/prometheus/*.yml rule file (the files with top-level groups)."""
+    """promtool on deploy/prometheus/: `check rules` on rule files, `test rules` on their unit tests, `check config`
+    on the server config."""
     directory = root / "deploy" / "prometheus"
     if not directory.is_dir():
-        print("deploy-check: skipped Prometheus rules: deploy/prometheus/ does not exist yet", file=sys.stderr)
-        return []
+        return [Problem(_relative(directory, root), "missing: the alert rules (deploy/prometheus/alerts.yml)")]
     promtool = _tool("promtool")
     if promtool is None:
         return [_missing("promtool", _relative(directory, root))]
     problems = []
     for path, document in _yaml_documents(directory):
-        is_config = isinstance(document, dict) and ("scrape_configs" in document or "global" in document)
-        if is_config:
-            continue  # a Prometheus server config, not a rule file
-        result = _run([promtool, "check", "rules", str(path)])
+        keys = set(document) if isinstance(document, dict) else set()
+        if keys & {"scrape_configs", "global"}:
+            command = ["check", "config", "--syntax-only"]  # a Prometheus server config
+        elif "tests" in keys:
+            command = ["test", "rules"]  # unit tests of the rules
+        else:
+            command = ["check", "rules"]
+        result = _run([promtool, *command, path.name], cwd=directory)
         if result.returncode != 0:
             output = (result.stderr + result.stdout).strip().replace(str(path), _relative(path, root))
-            problems.append(Problem(_relative(path, root), f"promtool check rules: {output}"))
+            problems.append(Problem(_relative(path, root), f"promtool {' '.join(command)}: {output}"))
     return problems
 
 

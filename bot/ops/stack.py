@@ -12,6 +12,10 @@ Profiles:
     store on PostgreSQL. Settings come from the environment (DB_*, REDIS_*, DATABASE_URL; see PROD_DEFAULTS);
     each child's environment is validated with bot.settings before it starts.
 
+Metrics: every process serves Prometheus metrics on its own port (Ports.*_metrics; prod Rasa replicas on
+rasa_metrics + 0, 1, ...); the action server's workers write theirs to PROMETHEUS_MULTIPROC_DIR, a folder of the
+stack's var dir (metrics/actions beside the log folder) emptied before each start.
+
 The REST channel needs REST_API_KEY when it is set; the prod profile sets one per Stack when the environment does
 not, so its REST channel is never open. Tools send `stack.rest_headers()` (or `rest_headers()` with BOT_URL).
 """
@@ -19,23 +23,21 @@ not, so its REST channel is never open. Tools send `stack.rest_headers()` (or `r
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
+import shutil
 import signal
 import socket
-import ssl
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.constants import ROOT
 from bot.ops.nginx import EntryConfig, ensure_certificate, nginx_argv, render_nginx_conf
+from bot.ops.processes import stop_process_group, wait_for
 from bot.private_files import UMASK, make_private, open_private, private_dir, use_private_umask
 from bot.rasa_server.settings import ChannelSettings
 from bot.settings import Settings, child_environ, get_settings
@@ -65,6 +67,10 @@ class Ports:
     staff: int = 8000
     # prod profile: each Rasa replica's own port; default rasa+1, rasa+2, ...
     replicas: tuple[int, ...] = ()
+    # Each process's Prometheus metrics port (internal only; see bot/metrics.py).
+    actions_metrics: int = 9155
+    staff_metrics: int = 9156
+    rasa_metrics: int = 9157  # prod: replica i on rasa_metrics + i
 
 
 def rest_headers(key: str | None = None) -> dict[str, str]:
@@ -161,6 +167,9 @@ class Stack:
         env["ACTION_PORT"] = str(self.ports.actions)
         env["ACTION_SERVER_URL"] = f"http://127.0.0.1:{self.ports.actions}/webhook"
         env["STAFF_PORT"] = str(self.ports.staff)
+        env["ACTION_METRICS_PORT"] = str(self.ports.actions_metrics)
+        env["STAFF_METRICS_PORT"] = str(self.ports.staff_metrics)
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # only the action server's workers share one (_spawn)
         env.setdefault("WIDGET_BOT_URL", self.rasa_url)
         env.setdefault("WEB_ALLOWED_ORIGINS", self.staff_url)
         env.setdefault("TRACKER_DB", str(ROOT / "var" / "tracker.db"))
@@ -198,8 +207,12 @@ class Stack:
                 private_dir(store.parent)
             make_private(store)
 
-    def _spawn(self, name: str, argv: list[str]) -> None:
-        env = self._env()
+    def metrics_dir(self, name: str) -> Path:
+        """The multiprocess metrics folder of a process (the action server's workers)."""
+        return self.log_dir.parent / "metrics" / name
+
+    def _spawn(self, name: str, argv: list[str], extra_env: Mapping[str, str] | None = None) -> None:
+        env = {**self._env(), **(extra_env or {})}
         self._private_files(env)
         with open_private(self.log_dir / f"{name}.log") as log:  # the child keeps its own handle
             self.processes[name] = subprocess.Popen(
@@ -208,7 +221,10 @@ class Stack:
         self.started[name] = time.monotonic()
 
     def start_actions(self) -> None:
-        self._spawn("actions", [str(PYTHON), "-m", "bot.action_server"])
+        folder = self.metrics_dir("actions")
+        shutil.rmtree(folder, ignore_errors=True)  # a dead worker's files would be summed in forever
+        private_dir(folder)
+        self._spawn("actions", [str(PYTHON), "-m", "bot.action_server"], {"PROMETHEUS_MULTIPROC_DIR": str(folder)})
 
     def start_staff(self) -> None:
         self._spawn("staff", [str(PYTHON), "-m", "bot.staff"])
@@ -219,7 +235,8 @@ class Stack:
             self._start_rasa_process(name)
 
     def _start_rasa_process(self, name: str) -> None:
-        port = self.replica_ports[self.rasa_names.index(name)]
+        index = self.rasa_names.index(name)
+        port = self.replica_ports[index]
         self._spawn(
             name,
             [
@@ -238,6 +255,7 @@ class Stack:
                 "--cors",
                 f"http://127.0.0.1:{self.ports.staff}",
             ],
+            {"RASA_METRICS_PORT": str(self.ports.rasa_metrics + index)},
         )
 
     @property
@@ -292,6 +310,16 @@ class Stack:
         if dead:
             raise RuntimeError(f"exited right after restarting: {', '.join(dead)} (see {self.log_dir})")
 
+    def metrics_urls(self) -> dict[str, str]:
+        """Each running process's Prometheus metrics URL (the balancer has none)."""
+        urls = {
+            "actions": f"http://127.0.0.1:{self.ports.actions_metrics}/metrics",
+            "staff": f"http://127.0.0.1:{self.ports.staff_metrics}/metrics",
+        }
+        for i, name in enumerate(self.rasa_names):
+            urls[name] = f"http://127.0.0.1:{self.ports.rasa_metrics + i}/metrics"
+        return urls
+
     def health_urls(self) -> dict[str, str]:
         checks = {
             "actions": f"http://127.0.0.1:{self.ports.actions}/health",
@@ -318,68 +346,6 @@ class Stack:
             proc = self.processes.pop(key, None)
             if proc is not None:
                 stop_process_group(proc)
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def stop_process_group(proc: subprocess.Popen[bytes], grace: float = 20.0) -> None:
-    """Stop a process started in its own session and everything it started.
-
-    SIGTERM goes to the leader first: a multi-worker Sanic server (ACTION_WORKERS > 1) then stops its workers
-    itself; signalling the whole group at once kills its multiprocessing manager first, the leader dies of a
-    broken pipe and the workers, which ignore SIGTERM, would keep serving the port. Whatever is left of the
-    group afterwards gets SIGTERM, then SIGKILL.
-    """
-    pgid = proc.pid  # start_new_session: the leader's pid is the group id
-    if proc.poll() is None:
-        with suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            with suppress(ProcessLookupError):
-                os.killpg(pgid, signal.SIGKILL)
-            proc.wait()
-    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-        if not _group_alive(pgid):
-            return
-        with suppress(ProcessLookupError):
-            os.killpg(pgid, sig)
-        deadline = time.monotonic() + wait
-        while _group_alive(pgid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-
-
-def wait_for(
-    url: str,
-    timeout: float,
-    proc: subprocess.Popen[bytes] | None = None,
-    log: Path | None = None,
-    cafile: str | None = None,
-) -> None:
-    """Poll `url` until it answers 200, the process dies, or the deadline passes (https: trusting `cafile`)."""
-    context = ssl.create_default_context(cafile=cafile) if cafile else None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
-            raise RuntimeError(f"process for {url} exited with {proc.returncode}\n{tail}")
-        try:
-            with urllib.request.urlopen(url, timeout=2, context=context) as resp:
-                if resp.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"{url} not ready after {timeout:.0f}s")
 
 
 @contextmanager

@@ -28,7 +28,8 @@ import requests
 
 from bot.constants import ROOT
 from bot.ops.ports import free_port
-from bot.ops.stack import RASA, Ports, Stack, stop_process_group, wait_for
+from bot.ops.processes import stop_process_group, wait_for
+from bot.ops.stack import RASA, Ports, Stack
 from bot.settings import child_environ
 
 # Message and the reply kind it must get: a fast wrong reply (e.g. the fail-safe one) must not count as speed.

@@ -41,6 +41,13 @@ def _at_least_a_day(raw: str) -> float:
     return value
 
 
+def _port_or_zero(raw: str) -> int:
+    value = int(raw)
+    if not 0 <= value <= 65535:
+        raise ValueError
+    return value
+
+
 def _origins(raw: str) -> tuple[str, ...]:
     return tuple(o.rstrip("/") for o in re.split(r"[\s,]+", raw) if o)
 
@@ -71,6 +78,9 @@ class ChannelSettings:
     sms_replay_ttl: float = 172800.0  # seconds a MessageSid is remembered to refuse replays (at least 24 hours)
     database_url: str = field(default="", repr=False)  # PostgreSQL for opt-outs; empty means SQLite
     sms_optout_db: Path = ROOT / DEFAULT_OPTOUT_DB  # relative values are from the repository root
+    # Each Rasa process's Prometheus metrics (bot/rasa_server/metrics.py), never on the public port; 0: off.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9157
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ChannelSettings:
@@ -104,4 +114,6 @@ class ChannelSettings:
             sms_replay_ttl=get("SMS_REPLAY_TTL", _at_least_a_day, cls.sms_replay_ttl, "must be at least 86400 seconds"),
             database_url=env.get("DATABASE_URL", ""),
             sms_optout_db=ROOT / get("SMS_OPTOUT_DB", Path, DEFAULT_OPTOUT_DB),
+            metrics_host=get("METRICS_HOST", str, cls.metrics_host),
+            metrics_port=get("RASA_METRICS_PORT", _port_or_zero, cls.metrics_port, "must be a port number or 0"),
         )

@@ -1,4 +1,4 @@
-"""`python -m bot.staff`: the staff inbox and outbox worker on STAFF_HOST:STAFF_PORT.
+"""`python -m bot.staff`: the staff inbox and outbox worker on STAFF_HOST:STAFF_PORT, metrics on STAFF_METRICS_PORT.
 
 Defaults: 127.0.0.1:8000.
 """
@@ -17,7 +17,9 @@ def main() -> None:
     use_private_umask()  # the handoff store and its spool: readable by this user only
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
-    app = create_app(settings, run_outbox_worker=True, extra_blueprints=[portal_blueprint(settings)])
+    app = create_app(
+        settings, run_outbox_worker=True, serve_metrics=True, extra_blueprints=[portal_blueprint(settings)]
+    )
     app.run(host=settings.staff_host, port=settings.staff_port, single_process=True, motd=False, access_log=False)
 
 

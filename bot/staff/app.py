@@ -27,12 +27,14 @@ from sanic.exceptions import SanicException
 from sanic.response import BaseHTTPResponse, HTTPResponse
 from sanic.response import json as json_response
 
+from bot import metrics
 from bot.handoff.models import STATUS_FILTERS, InvalidTransition, StoreUnavailable, TicketNotFound
 from bot.handoff.outbox import WorkerHandle, start_worker
 from bot.handoff.store import HandoffStore, open_store
 from bot.settings import Settings
 from bot.staff.auth import SAFE_METHODS, bearer_ok, cookie_session, csrf_ok, url_credential
 from bot.staff.gaps import gaps_page_blueprint, with_gap_routes
+from bot.staff.metrics import StoreCollector
 from bot.staff.pages import CSP, STATIC_DIR, page_blueprint
 from bot.staff.sessions import SessionStore
 
@@ -93,6 +95,7 @@ def api_blueprint(settings: Settings) -> Blueprint:
             if request.method in SAFE_METHODS or csrf_ok(request):
                 return None
             return _error(403, "csrf", "Cross-site request refused.")
+        metrics.REFUSED_STAFF.inc()
         response = _error(401, "unauthorized", "A valid staff token is required.")
         response.headers["WWW-Authenticate"] = "Bearer"
         return response
@@ -135,6 +138,7 @@ def create_app(
     extra_blueprints: Sequence[Blueprint] = (),
     run_outbox_worker: bool = False,
     cookie_secure: bool | None = None,
+    serve_metrics: bool = False,
 ) -> StaffApp:
     """Build the staff inbox app (nothing starts until the server does).
 
@@ -142,6 +146,7 @@ def create_app(
     extra_blueprints: more routes on the same server (e.g. the patient portal at "/").
     run_outbox_worker: also deliver staff notifications from this process (``python -m bot.staff``).
     cookie_secure: the session cookie's Secure flag; None (default) sets it on requests that came over TLS.
+    serve_metrics: serve Prometheus metrics (with the store's, read per scrape) on METRICS_HOST:STAFF_METRICS_PORT.
     """
     app: StaffApp = Sanic(f"staff_inbox_{next(_app_numbers)}", configure_logging=False)
     app.config.REQUEST_MAX_SIZE = MAX_BODY
@@ -174,6 +179,10 @@ def create_app(
             app.ctx.store = await asyncio.to_thread(open_store, settings)
         if run_outbox_worker:
             app.ctx.worker = start_worker(app.ctx.store, settings)
+        if serve_metrics:
+            collector = StoreCollector(lambda: app.ctx.store)
+            registry = metrics.serving_registry(settings.prometheus_multiproc_dir, [collector])
+            metrics.start_server(settings.metrics_host, settings.staff_metrics_port, registry)
 
     @app.after_server_stop
     async def close_resources(app: StaffApp) -> None:

@@ -78,8 +78,8 @@ def test_the_service_wires_the_recorder_to_the_handoff_store(monkeypatch, tmp_pa
     monkeypatch.setenv("HANDOFF_DB_PATH", str(tmp_path / "handoff.sqlite"))
     monkeypatch.setenv("DATABASE_URL", "")
     monkeypatch.setattr("bot.encoder.get_encoder", lambda: None)
-    monkeypatch.setattr("bot.retrieval.Retriever", lambda *args: None)
-    monkeypatch.setattr("bot.safety.screen.SafetyScreen", lambda *args, **kwargs: KeywordScreen())
+    monkeypatch.setattr("bot.conversation.timed.TimedRetriever", lambda *args: None)
+    monkeypatch.setattr("bot.conversation.timed.TimedScreen", lambda *args, **kwargs: KeywordScreen())
     service.get_assistant.cache_clear()
     try:
         assistant = service.get_assistant()

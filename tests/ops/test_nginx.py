@@ -17,7 +17,7 @@ import requests
 
 from bot.ops.nginx import EntryConfig, ensure_certificate, nginx_argv, render_nginx_conf
 from bot.ops.ports import free_port
-from bot.ops.stack import wait_for
+from bot.ops.processes import wait_for
 from bot.rasa_server.fallback import fallback_messages
 
 CLINIC_PHONE = "555-0142"

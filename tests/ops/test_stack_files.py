@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.ops.ports import free_port
-from bot.ops.stack import Ports, Stack, stop_process_group
+from bot.ops.processes import stop_process_group
+from bot.ops.stack import Ports, Stack
 
 
 def mode(path: Path) -> int:

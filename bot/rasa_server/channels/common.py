@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from sqlalchemy import text
 
+from bot.rasa_server import metrics
 from bot.rasa_server.fallback import fallback_messages, fallback_text
 
 log = logging.getLogger(__name__)
@@ -49,17 +51,27 @@ def clean_text(raw: object, limit: int = MAX_MESSAGE_CHARS) -> str:
 async def run_turn(
     on_new_message: OnNewMessage, text: str, sender_id: str, channel: str, timeout: float
 ) -> list[dict[str, Any]]:
-    """Send one message to the bot and return what it said (what it managed to say if it failed or timed out)."""
+    """Send one message to the bot and return what it said (what it managed to say if it failed or timed out).
+
+    Counts the turn (bot/rasa_server/metrics.py): its reply kind, or the fallback the caller adds and why.
+    """
     collector = CollectingOutputChannel()
     message = UserMessage(text, collector, sender_id, input_channel=channel)
+    started, cause = time.monotonic(), None
     try:
         await asyncio.wait_for(on_new_message(message), timeout=timeout)
     except asyncio.TimeoutError:
+        cause = "timeout"
         log.error("%s turn timed out after %.0fs", channel, timeout)
     except Exception as exc:  # the caller adds the fallback reply; never a 5xx
+        cause = "error"
         log.error("%s turn failed: %s", channel, type(exc).__name__)
         log.debug("turn failure", exc_info=True)
-    return list(collector.messages)
+    messages = list(collector.messages)
+    if cause is None and not has_reply(messages):
+        cause = "no_reply"  # e.g. the action server is down: Rasa logs it and says nothing
+    metrics.count_turn(channel, messages, cause if not has_reply(messages) else None, time.monotonic() - started)
+    return messages
 
 
 def has_reply(messages: list[dict[str, Any]]) -> bool:

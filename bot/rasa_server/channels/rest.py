@@ -18,7 +18,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.constants import DEFAULT_CLINIC_PHONE
-from bot.rasa_server import action_check
+from bot.rasa_server import action_check, metrics
 from bot.rasa_server.channels.bodies import MAX_JSON_BYTES as MAX_BODY_BYTES
 from bot.rasa_server.channels.bodies import BadBody, check_size, parse_json_object
 from bot.rasa_server.channels.common import (
@@ -79,6 +79,7 @@ class SafeRestInput(RestInput):
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> SafeRestInput:
         action_check.install()  # every profile serves this channel, so its start-up is the hook
+        metrics.start_server()
         return cls.from_env()
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
@@ -91,6 +92,7 @@ class SafeRestInput(RestInput):
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             if not self.authorized(request):
+                metrics.count_refused(self.name())
                 resp = _error(401, "unauthorized", "This endpoint needs the REST API key (Authorization: Bearer).")
                 resp.headers["WWW-Authenticate"] = "Bearer"
                 return resp

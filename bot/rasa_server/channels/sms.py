@@ -25,6 +25,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.constants import DEFAULT_CLINIC_PHONE, SMS_MAX_CHOICES
+from bot.rasa_server import metrics
 from bot.rasa_server.channels.bodies import MAX_FORM_BYTES, BadBody, FormFields, check_size, parse_form
 from bot.rasa_server.channels.common import (
     BadText,
@@ -217,6 +218,7 @@ class SmsInput(InputChannel):
                 return response.json({"error": err.code, "message": str(err)}, status=err.status)
             if params is None:
                 log.warning("sms request with a missing or invalid Twilio signature refused")
+                metrics.count_refused(self.name())
                 return response.empty(status=403)
             try:
                 replay = not await self.first_delivery(request, params)
@@ -225,6 +227,7 @@ class SmsInput(InputChannel):
                 text = None if replay else await self.reply_to(params, on_new_message, request.app)
             except Exception as exc:  # never a 5xx: Twilio would retry or show an error to nobody
                 log.error("sms channel error: %s", type(exc).__name__)
+                metrics.count_turn(self.name(), [], "error", 0.0)
                 log.debug("sms channel error", exc_info=True)
                 text = gsm7_fit(fallback_text(self.clinic_phone))
             twiml = MessagingResponse()

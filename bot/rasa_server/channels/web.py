@@ -28,6 +28,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.constants import DEFAULT_CLINIC_PHONE
+from bot.rasa_server import metrics
 from bot.rasa_server.channels.bodies import MAX_JSON_BYTES as MAX_BODY_BYTES
 from bot.rasa_server.channels.bodies import BadBody, check_size, parse_json_object
 from bot.rasa_server.channels.common import (
@@ -254,6 +255,7 @@ class WebInput(InputChannel):
                 return await self.handle(request, on_new_message)
             except Exception as exc:  # last resort: never a 5xx for the widget
                 log.error("web channel error: %s", type(exc).__name__)
+                metrics.count_turn(self.name(), [], "error", 0.0)
                 log.debug("web channel error", exc_info=True)
                 reply = {"text": fallback_text(self.clinic_phone)}
                 return self._cors(request, response.json({"session": None, "messages": [reply]}))
