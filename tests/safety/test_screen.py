@@ -58,18 +58,6 @@ def reading(text: str) -> Reading:
     return read(text, name_matcher())
 
 
-@pytest.fixture(scope="module")
-def screen() -> SafetyScreen:
-    s = SafetyScreen(None)
-    s.warm_up()
-    return s
-
-
-@pytest.fixture(scope="module")
-def names(kb) -> NameMatcher:  # noqa: ANN001
-    return NameMatcher(kb.names())
-
-
 def run_turns(
     screen: SafetyScreen, names: NameMatcher, turns: Sequence[str], intent: str | None = None
 ) -> list[Verdict | None]:

@@ -11,18 +11,6 @@ from bot.safety.screen import SafetyScreen
 from tests.safety.test_screen import verdict_for
 
 
-@pytest.fixture(scope="module")
-def screen() -> SafetyScreen:
-    s = SafetyScreen(None)
-    s.warm_up()
-    return s
-
-
-@pytest.fixture(scope="module")
-def names(kb) -> NameMatcher:  # noqa: ANN001
-    return NameMatcher(kb.names())
-
-
 @pytest.mark.parametrize(
     ("text", "urgency"),
     [
