@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.conversation.reading import Embedding
 from bot.conversation.service import get_assistant
 from bot.conversation.types import Turn
+from bot.rasa_server.logfmt import from_metadata, request_id_scope
 
 
 def turn_from_tracker(tracker: Tracker) -> Turn:
@@ -50,7 +51,8 @@ class ActionRespond(Action):
         return "action_respond"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        reply = get_assistant().respond(turn_from_tracker(tracker))
+        with request_id_scope(from_metadata((tracker.latest_message or {}).get("metadata"))):
+            reply = get_assistant().respond(turn_from_tracker(tracker))
         for i, text in enumerate(reply.texts):
             last = i == len(reply.texts) - 1
             dispatcher.utter_message(text=text, buttons=reply.buttons if last else None)

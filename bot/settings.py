@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,6 +25,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.constants import DEFAULT_CLINIC_NAME, DEFAULT_CLINIC_PHONE, ROOT
+from bot.rasa_server.logfmt import RequestIdFilter, json_handler
 
 __all__ = [
     "ROOT",
@@ -77,6 +78,7 @@ class Settings(BaseSettings):
     # Rasa sends it in the X-Action-Token header (endpoints.yml); required unless SANIC_HOST is a loopback address.
     action_server_token: SecretStr = Field(SecretStr(""), alias="ACTION_SERVER_TOKEN")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
+    log_format: Literal["json", "text"] = Field("json", alias="LOG_FORMAT")  # text: for a person at a terminal
     cache_dir: Path = Field(ROOT / "var" / "cache", alias="BOT_CACHE_DIR")
     encoder_threads: int = Field(1, alias="ENCODER_THREADS", ge=1)  # ONNX Runtime threads per process
     kb_review_days: int = Field(365, alias="KB_REVIEW_DAYS", ge=1)
@@ -286,5 +288,14 @@ def use_offline_models() -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
-def configure_logging(settings: Settings, fmt: str = "%(asctime)s %(levelname)s %(name)s %(message)s") -> None:
-    logging.basicConfig(level=settings.log_level, format=fmt)
+def configure_logging(
+    settings: Settings, fmt: str = "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s"
+) -> None:
+    """Root logging: JSON lines with the request id (bot/rasa_server/logfmt.py), or text when LOG_FORMAT=text."""
+    if settings.log_format == "json":
+        logging.basicConfig(level=settings.log_level, handlers=[json_handler()])
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(fmt))
+    handler.addFilter(RequestIdFilter(missing="-"))
+    logging.basicConfig(level=settings.log_level, handlers=[handler])

@@ -5,18 +5,16 @@ Defaults: 127.0.0.1:8000.
 
 from __future__ import annotations
 
-import logging
-
 from bot.portal import portal_blueprint
 from bot.private_files import use_private_umask
-from bot.settings import get_settings
+from bot.settings import configure_logging, get_settings
 from bot.staff.app import create_app
 
 
 def main() -> None:
     use_private_umask()  # the handoff store and its spool: readable by this user only
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
+    configure_logging(settings)
     app = create_app(
         settings, run_outbox_worker=True, serve_metrics=True, extra_blueprints=[portal_blueprint(settings)]
     )

@@ -31,6 +31,8 @@ from bot import metrics
 from bot.handoff.models import STATUS_FILTERS, InvalidTransition, StoreUnavailable, TicketNotFound
 from bot.handoff.outbox import WorkerHandle, start_worker
 from bot.handoff.store import HandoffStore, open_store
+from bot.rasa_server.logfmt import HEADER as REQUEST_ID_HEADER
+from bot.rasa_server.logfmt import current_request_id, new_request_id
 from bot.settings import Settings
 from bot.staff.auth import SAFE_METHODS, bearer_ok, cookie_session, csrf_ok, url_credential
 from bot.staff.gaps import gaps_page_blueprint, with_gap_routes
@@ -156,6 +158,11 @@ def create_app(
     app.ctx.sessions = SessionStore()
 
     @app.on_request
+    async def set_request_id(request: Request) -> None:
+        request.ctx.request_id = new_request_id(request.headers.get(REQUEST_ID_HEADER))
+        current_request_id.set(request.ctx.request_id)  # this request's task: its log lines carry the id
+
+    @app.on_request
     async def refuse_url_credentials(request: Request) -> HTTPResponse | None:
         if (request.path == "/staff" or request.path.startswith("/staff/")) and url_credential(request):
             return _error(400, "credential_in_url", "Credentials are never accepted in a URL; log in with the form.")
@@ -193,6 +200,8 @@ def create_app(
     @app.middleware("response")
     async def security_headers(request: Request, response: BaseHTTPResponse) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if request_id := getattr(request.ctx, "request_id", None):
+            response.headers[REQUEST_ID_HEADER] = request_id
         if request.path == "/staff" or request.path.startswith("/staff/"):
             response.headers.setdefault("Content-Security-Policy", CSP)
             # Not "no-referrer": with it Chromium sends `Origin: null` on the page's own form posts, and

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import respond
 from bot.encoder import DIMENSIONS, pack_vector
+from bot.rasa_server.logfmt import RequestIdFilter
 from tests.conftest import FakeVerdict, KeywordScreen, make_assistant
 
 
@@ -123,3 +125,22 @@ def test_the_embedding_in_the_parse_data_is_passed_into_the_turn() -> None:
 def test_a_missing_or_malformed_embedding_is_ignored(data: Any) -> None:
     turn = respond.turn_from_tracker(tracker("hello", "greet", 0.9, embedding=data))
     assert turn.embedding is None
+
+
+def test_the_turn_runs_with_the_request_id_rasa_put_in_the_message_metadata(
+    assistant, monkeypatch, caplog: pytest.LogCaptureFixture
+) -> None:  # noqa: ANN001
+    log = logging.getLogger("tests.actions.request_id")
+    answer = assistant.respond
+
+    def respond_logging(turn: Any) -> Any:
+        log.warning("answering")
+        return answer(turn)
+
+    monkeypatch.setattr(assistant, "respond", respond_logging)
+    caplog.handler.addFilter(RequestIdFilter())
+    with caplog.at_level(logging.WARNING, logger=log.name):
+        run(tracker("what is dupixent?", "ask_drug_info", 0.9, metadata={"request_id": "turn-42"}))
+        run(tracker("what is dupixent?", "ask_drug_info", 0.9, metadata={"request_id": "bad id!"}))
+        run(tracker("what is dupixent?", "ask_drug_info", 0.9))
+    assert [r.request_id for r in caplog.records if r.name == log.name] == ["turn-42", None, None]  # type: ignore[attr-defined]

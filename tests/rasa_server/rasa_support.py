@@ -19,6 +19,7 @@ from rasa.core.run import configure_app
 from sanic import Sanic
 
 from bot.ops.ports import free_port
+from bot.rasa_server.logfmt import current_request_id
 
 Sanic.test_mode = True  # several apps named like Rasa's in one process
 
@@ -31,6 +32,8 @@ class Received:
     sender_id: str
     text: str
     channel: str | None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    logged_request_id: str | None = None  # the id the turn's log lines carry
 
 
 def echo(text: str) -> list[dict[str, Any]]:
@@ -45,7 +48,15 @@ class FakeAgent:
     received: list[Received] = field(default_factory=list)
 
     async def handle_message(self, message: UserMessage) -> None:
-        self.received.append(Received(message.sender_id, message.text or "", message.input_channel))
+        self.received.append(
+            Received(
+                message.sender_id,
+                message.text or "",
+                message.input_channel,
+                dict(message.metadata or {}),
+                current_request_id.get(),
+            )
+        )
         result = self.reply(message.text or "")
         if inspect.isawaitable(result):
             result = await result

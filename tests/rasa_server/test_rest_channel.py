@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,6 +35,17 @@ def test_a_question_reaches_the_bot_and_the_reply_comes_back(server: RasaServer)
     assert resp.status == 200
     assert [m.get("text") for m in resp.json()][0] == "You said: what is MTX?"
     assert server.agent.received[0].sender_id == "p1" and server.agent.received[0].channel == "rest"
+
+
+def test_each_turn_gets_a_request_id_in_its_metadata_and_logs_a_valid_incoming_one_kept(server: RasaServer) -> None:
+    server.post_json(URL, {"sender": "p1", "message": "one"})
+    server.post_json(URL, {"sender": "p1", "message": "two"})
+    server.post_json(URL, {"sender": "p1", "message": "three"}, headers={"X-Request-ID": "edge-7"})
+    server.post_json(URL, {"sender": "p1", "message": "four"}, headers={"X-Request-ID": "not valid!"})
+    ids = [r.metadata.get("request_id") for r in server.agent.received]
+    assert [r.logged_request_id for r in server.agent.received] == ids
+    assert ids[2] == "edge-7" and len(set(ids)) == 4
+    assert all(re.fullmatch(r"[0-9a-f]{32}", str(i)) for i in (ids[0], ids[1], ids[3]))
 
 
 @pytest.mark.parametrize(

@@ -180,6 +180,16 @@ def test_healthz(staff_server: StaffServer) -> None:
     assert response.status_code == 200 and response.json() == {"status": "ok"}
 
 
+def test_every_response_carries_a_request_id_a_valid_incoming_one_kept(staff_server: StaffServer) -> None:
+    fresh = requests.get(f"{staff_server.base_url}/healthz", timeout=5).headers.get("X-Request-ID")
+    again = requests.get(f"{staff_server.base_url}/healthz", timeout=5).headers.get("X-Request-ID")
+    assert fresh and again and fresh != again and re.fullmatch(r"[0-9a-f]{32}", fresh)
+    kept = requests.get(f"{staff_server.base_url}/healthz", headers={"X-Request-ID": "edge-42"}, timeout=5)
+    assert kept.headers["X-Request-ID"] == "edge-42"
+    bad = requests.get(f"{staff_server.base_url}/staff/api/tickets", headers={"X-Request-ID": "a b<"}, timeout=5)
+    assert bad.status_code == 401 and re.fullmatch(r"[0-9a-f]{32}", bad.headers["X-Request-ID"])
+
+
 def test_server_runs_the_outbox_worker_and_notifies_staff_once(staff_server: StaffServer) -> None:
     ticket = new_ticket(staff_server, "emergency", "child swallowed pills")
     wait_until(lambda: ticket.id in staff_server.webhook.ticket_ids(), what="the notification")

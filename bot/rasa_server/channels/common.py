@@ -12,7 +12,7 @@ from typing import Any
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from sqlalchemy import text
 
-from bot.rasa_server import metrics
+from bot.rasa_server import logfmt, metrics
 from bot.rasa_server.fallback import fallback_messages, fallback_text
 
 log = logging.getLogger(__name__)
@@ -49,24 +49,33 @@ def clean_text(raw: object, limit: int = MAX_MESSAGE_CHARS) -> str:
 
 
 async def run_turn(
-    on_new_message: OnNewMessage, text: str, sender_id: str, channel: str, timeout: float
+    on_new_message: OnNewMessage,
+    text: str,
+    sender_id: str,
+    channel: str,
+    timeout: float,
+    request_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """Send one message to the bot and return what it said (what it managed to say if it failed or timed out).
 
+    The turn gets a request id (`request_id`, e.g. the X-Request-ID header, if valid; else a fresh one): in the
+    message metadata, which Rasa passes to the action server, and in this turn's log lines.
     Counts the turn (bot/rasa_server/metrics.py): its reply kind, or the fallback the caller adds and why.
     """
+    rid = logfmt.new_request_id(request_id)
     collector = CollectingOutputChannel()
-    message = UserMessage(text, collector, sender_id, input_channel=channel)
+    message = UserMessage(text, collector, sender_id, input_channel=channel, metadata={logfmt.METADATA_KEY: rid})
     started, cause = time.monotonic(), None
-    try:
-        await asyncio.wait_for(on_new_message(message), timeout=timeout)
-    except asyncio.TimeoutError:
-        cause = "timeout"
-        log.error("%s turn timed out after %.0fs", channel, timeout)
-    except Exception as exc:  # the caller adds the fallback reply; never a 5xx
-        cause = "error"
-        log.error("%s turn failed: %s", channel, type(exc).__name__)
-        log.debug("turn failure", exc_info=True)
+    with logfmt.request_id_scope(rid):
+        try:
+            await asyncio.wait_for(on_new_message(message), timeout=timeout)
+        except asyncio.TimeoutError:
+            cause = "timeout"
+            log.error("%s turn %s timed out after %.0fs", channel, rid, timeout)
+        except Exception as exc:  # the caller adds the fallback reply; never a 5xx
+            cause = "error"
+            log.error("%s turn %s failed: %s", channel, rid, type(exc).__name__)
+            log.debug("turn failure", exc_info=True)
     messages = list(collector.messages)
     if cause is None and not has_reply(messages):
         cause = "no_reply"  # e.g. the action server is down: Rasa logs it and says nothing

@@ -18,7 +18,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.constants import DEFAULT_CLINIC_PHONE
-from bot.rasa_server import action_check, metrics
+from bot.rasa_server import action_check, logfmt, metrics
 from bot.rasa_server.channels.bodies import MAX_JSON_BYTES as MAX_BODY_BYTES
 from bot.rasa_server.channels.bodies import BadBody, check_size, parse_json_object
 from bot.rasa_server.channels.common import (
@@ -104,7 +104,9 @@ class SafeRestInput(RestInput):
             except BadText as err:
                 status = err.status if isinstance(err, BadBody) else 413 if err.code == "message_too_long" else 400
                 return _error(status, err.code, str(err))
-            messages = await run_turn(on_new_message, text, sender, self.name(), self.turn_timeout)
+            messages = await run_turn(
+                on_new_message, text, sender, self.name(), self.turn_timeout, request.headers.get(logfmt.HEADER)
+            )
             if not has_reply(messages):
                 messages += fallback_messages(self.clinic_phone)
             await finish_turn(request.app, sender, messages)

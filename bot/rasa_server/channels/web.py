@@ -28,7 +28,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.constants import DEFAULT_CLINIC_PHONE
-from bot.rasa_server import metrics
+from bot.rasa_server import logfmt, metrics
 from bot.rasa_server.channels.bodies import MAX_JSON_BYTES as MAX_BODY_BYTES
 from bot.rasa_server.channels.bodies import BadBody, check_size, parse_json_object
 from bot.rasa_server.channels.common import (
@@ -233,7 +233,9 @@ class WebInput(InputChannel):
             return self._error(request, err)
         except BadText as err:
             return self._error(request, WebError(400, err.code, str(err)))
-        collected = await run_turn(on_new_message, text, sender_id, self.name(), self.turn_timeout)
+        collected = await run_turn(
+            on_new_message, text, sender_id, self.name(), self.turn_timeout, request.headers.get(logfmt.HEADER)
+        )
         messages = [m for m in map(public_message, collected) if m]
         if not has_reply(messages):
             messages += fallback_messages(self.clinic_phone)
