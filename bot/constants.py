@@ -46,3 +46,7 @@ SMS_MAX_CHOICES: Final = 5
 # The reply contract's kinds (README); metrics label a turn with one of these, or "other".
 REPLY_KINDS: Final = frozenset({"answer", "clarify", "abstain", "chitchat", "handoff", "erased", "continuation"})
 METRIC_CHANNELS: Final = frozenset({"rest", "web", "sms"})
+
+# The word that stands for a medicine name in what the encoders see (the intent classifier masks the `drug`
+# entities, the action server the names it matches), so both sides encode the same text.
+NAME_MASK: Final = "medicine"

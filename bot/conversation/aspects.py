@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import yaml
 
+from bot.conversation.reading import mask_names
+from bot.conversation.understanding import compile_pattern
 from bot.encoder import Encoder
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.schema import GENERAL, Fact
@@ -30,7 +32,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ASPECTS_FILE = Path(__file__).resolve().parent / "aspects.yml"
-MASK = "medicine"  # as bot/conversation/reading.py masks (not imported: reading imports understanding)
 
 
 class AspectError(ValueError):
@@ -68,12 +69,7 @@ class AspectData:
 
 
 def _pattern(entry: str, value: object) -> re.Pattern[str]:
-    if not isinstance(value, str) or not value.strip():
-        raise AspectError(f"{ASPECTS_FILE.name}: {entry}: the pattern must be a non-empty string")
-    try:
-        return re.compile(value, re.IGNORECASE)
-    except re.error as exc:
-        raise AspectError(f"{ASPECTS_FILE.name}: {entry}: invalid pattern {value!r}: {exc}") from exc
+    return compile_pattern(f"{ASPECTS_FILE.name}: {entry}", value, AspectError)
 
 
 def load_aspects(path: Path = ASPECTS_FILE) -> AspectData:
@@ -141,9 +137,7 @@ class AspectReader(Protocol):
 
 
 def _mask(text: str, names: NameFinder) -> str:
-    for mention in reversed([m for m in names.find(text) if not m.drug_id.startswith("unknown:")]):
-        text = f"{text[: mention.start_char]}{MASK}{text[mention.end_char :]}"
-    return text
+    return mask_names(text, names.find(text))
 
 
 def training_set(kb: KnowledgeBase, names: NameFinder, data: AspectData) -> tuple[list[str], list[str]]:

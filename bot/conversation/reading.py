@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.constants import NAME_MASK as MASK
 from bot.conversation.types import Mention, NameFinder
 from bot.conversation.understanding import topics_in_text
 from bot.encoder import Encoder, unpack_vector
@@ -21,7 +22,6 @@ from bot.encoder import Encoder, unpack_vector
 log = logging.getLogger(__name__)
 
 # The word that replaces a covered medicine's name; the Rasa intent classifier masks with the same word.
-MASK = "medicine"
 UNKNOWN = "unknown:"
 
 

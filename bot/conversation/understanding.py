@@ -68,13 +68,18 @@ class Wording:
     topic_parts: frozenset[str]
 
 
-def _compile(path: Path, table: str, key: str, pattern: object) -> re.Pattern[str]:
+def compile_pattern(where: str, pattern: object, error: type[ValueError] = ValueError) -> re.Pattern[str]:
+    """A case-insensitive pattern from a data file; a bad one raises `error` naming `where` (file, table, key)."""
     if not isinstance(pattern, str) or not pattern.strip():
-        raise WordingError(f"{path.name}: {table}: {key}: the pattern must be a non-empty string")
+        raise error(f"{where}: the pattern must be a non-empty string")
     try:
         return re.compile(pattern, re.IGNORECASE)
     except re.error as exc:
-        raise WordingError(f"{path.name}: {table}: {key}: invalid pattern {pattern!r}: {exc}") from exc
+        raise error(f"{where}: invalid pattern {pattern!r}: {exc}") from exc
+
+
+def _compile(path: Path, table: str, key: str, pattern: object) -> re.Pattern[str]:
+    return compile_pattern(f"{path.name}: {table}: {key}", pattern, WordingError)
 
 
 def load_wording(path: Path = WORDING_FILE) -> Wording:

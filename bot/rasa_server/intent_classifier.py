@@ -44,10 +44,10 @@ from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from bot.constants import NAME_MASK as MASK
 from bot.encoder import MODEL_FILE, TOKENIZER_FILE, OnnxEncoder, pack_vector
 
 EXPORT_DIR = "export_dir"
-MASK = "medicine"
 EMBEDDING_WEIGHT = 2.0  # the embedding's share against the n-grams (scikit-learn check: F1 0.955; 0.951 at 2.5 or 3)
 CLASSIFIER_FILE = "classifier.joblib"
 RANKING_LENGTH = 10
