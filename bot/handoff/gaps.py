@@ -1,7 +1,7 @@
 """Content gaps: how often a medicine's aspect was asked and the knowledge base had no answer.
 
 Counts per day in the ``content_gaps`` table of the handoff store (same SQLite file or PostgreSQL database as the
-tickets; DDL in ``bot.handoff.store``): day, medicine id, aspect, the abstention's reason and a count. No message
+tickets; DDL in ``bot.handoff.schema``): day, medicine id, aspect, the abstention's reason and a count. No message
 text is kept. Unknown medicine or aspect is stored as "" (the table's key can't hold NULL on both backends).
 Rows go with the tickets' retention (``HandoffStore.purge``).
 """

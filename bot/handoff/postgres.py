@@ -15,6 +15,7 @@ from bot.handoff.models import (
     TicketNotFound,
     utcnow,
 )
+from bot.handoff.schema import SERIAL
 from bot.handoff.sqlite import SqliteHandoffStore
 from bot.handoff.store import DDL, TICKET_COLS, Cursor, HandoffStore, as_utc
 
@@ -53,7 +54,7 @@ class PostgresHandoffStore(HandoffStore):
                 if not self._schema_ready:
                     # An advisory lock keeps replicas starting together from racing on DDL.
                     conn.execute("SELECT pg_advisory_xact_lock(72310541)")
-                    for stmt in DDL.format(ts="TIMESTAMPTZ").split(";"):
+                    for stmt in DDL.format(ts="TIMESTAMPTZ", serial=SERIAL["postgres"]).split(";"):
                         if stmt.strip():
                             conn.execute(stmt)
                     conn.commit()

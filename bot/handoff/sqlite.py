@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.handoff.models import Clock, utcnow
+from bot.handoff.schema import SERIAL
 from bot.handoff.store import DDL, Cursor, HandoffStore
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ class SqliteHandoffStore(HandoffStore):
         conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         try:
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(DDL.format(ts="TEXT"))
+            conn.executescript(DDL.format(ts="TEXT", serial=SERIAL["sqlite"]))
         finally:
             conn.close()
 

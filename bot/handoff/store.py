@@ -34,63 +34,14 @@ from bot.handoff.models import (
     TicketNotFound,
     utcnow,
 )
+from bot.handoff.schema import DDL as DDL  # re-exported: the backends import it here
+from bot.handoff.schema import TICKET_TABLES
 
 if TYPE_CHECKING:
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-
-DDL = """
-CREATE TABLE IF NOT EXISTS handoff_tickets (
-    id TEXT PRIMARY KEY,
-    conversation_id TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    urgency TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    message TEXT NOT NULL,
-    transcript TEXT NOT NULL,
-    status TEXT NOT NULL,
-    claimed_by TEXT,
-    created_at {ts} NOT NULL,
-    updated_at {ts} NOT NULL,
-    claimed_at {ts},
-    resolved_at {ts}
-);
-CREATE INDEX IF NOT EXISTS handoff_tickets_conversation
-    ON handoff_tickets (conversation_id, created_at);
-CREATE INDEX IF NOT EXISTS handoff_tickets_status ON handoff_tickets (status, created_at);
-CREATE INDEX IF NOT EXISTS handoff_tickets_updated ON handoff_tickets (updated_at);
-CREATE TABLE IF NOT EXISTS handoff_messages (
-    id TEXT PRIMARY KEY,
-    ticket_id TEXT NOT NULL,
-    text TEXT NOT NULL,
-    created_at {ts} NOT NULL
-);
-CREATE INDEX IF NOT EXISTS handoff_messages_ticket ON handoff_messages (ticket_id, created_at);
-CREATE TABLE IF NOT EXISTS handoff_outbox (
-    id TEXT PRIMARY KEY,
-    ticket_id TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at {ts} NOT NULL,
-    lease_token TEXT,
-    lease_until {ts},
-    sent_at {ts},
-    last_error TEXT,
-    created_at {ts} NOT NULL
-);
-CREATE INDEX IF NOT EXISTS handoff_outbox_ticket ON handoff_outbox (ticket_id);
-CREATE INDEX IF NOT EXISTS handoff_outbox_due
-    ON handoff_outbox (next_attempt_at) WHERE sent_at IS NULL;
-CREATE TABLE IF NOT EXISTS content_gaps (
-    day TEXT NOT NULL,
-    drug TEXT NOT NULL,
-    aspect TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    PRIMARY KEY (day, drug, aspect, reason)
-)
-"""
 
 TICKET_COLS = (
     "id, conversation_id, channel, urgency, reason, message, transcript, status, claimed_by, "
@@ -474,8 +425,8 @@ class HandoffStore:
     def _delete_where(self, condition: str, params: Sequence[Any]) -> int:
         select = f"SELECT id FROM handoff_tickets WHERE {condition}"
         with self._tx() as c:
-            c.run(f"DELETE FROM handoff_messages WHERE ticket_id IN ({select})", params)
-            c.run(f"DELETE FROM handoff_outbox WHERE ticket_id IN ({select})", params)
+            for table in TICKET_TABLES:
+                c.run(f"DELETE FROM {table} WHERE ticket_id IN ({select})", params)
             return c.run(f"DELETE FROM handoff_tickets WHERE {condition}", params)
 
 

@@ -34,7 +34,7 @@ from bot.handoff.store import HandoffStore, open_store
 from bot.rasa_server.logfmt import HEADER as REQUEST_ID_HEADER
 from bot.rasa_server.logfmt import current_request_id, new_request_id
 from bot.settings import Settings
-from bot.staff.auth import SAFE_METHODS, bearer_ok, cookie_session, csrf_ok, url_credential
+from bot.staff.auth import SAFE_METHODS, StaffIdentity, bearer_ok, cookie_session, csrf_ok, url_credential
 from bot.staff.gaps import gaps_page_blueprint, with_gap_routes
 from bot.staff.metrics import StoreCollector
 from bot.staff.pages import CSP, STATIC_DIR, page_blueprint
@@ -92,9 +92,11 @@ def api_blueprint(settings: Settings) -> Blueprint:
     async def require_token(request: Request) -> HTTPResponse | None:
         if "authorization" in request.headers:
             if bearer_ok(request, settings.staff_token.get_secret_value()):
+                request.ctx.staff = StaffIdentity("machine", "Machine access", "machine")
                 return None
-        elif cookie_session(request, request.app.ctx.sessions) is not None:
+        elif (session := cookie_session(request, request.app.ctx.sessions)) is not None:
             if request.method in SAFE_METHODS or csrf_ok(request):
+                request.ctx.staff = StaffIdentity(session.subject, session.subject, "admin")
                 return None
             return _error(403, "csrf", "Cross-site request refused.")
         metrics.REFUSED_STAFF.inc()

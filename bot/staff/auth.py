@@ -9,6 +9,7 @@ the app can refuse the request (a URL ends up in history, proxy logs and Referer
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 from sanic import Request
@@ -18,6 +19,30 @@ from bot.staff.sessions import COOKIE, Session, SessionStore
 CSRF_HEADER = "X-Staff-CSRF"
 URL_CREDENTIALS = frozenset({"token", "access_token", "staff_token", "session", "staff_session"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class StaffIdentity:
+    """Who is making a staff request: set on ``request.ctx.staff`` by the API's auth check.
+
+    username: the account's login name (what "claimed by" and the audit trail record); name: the display name;
+    role: staff, clinician, admin, or machine (the STAFF_TOKEN for scripts and monitoring).
+    """
+
+    username: str
+    name: str
+    role: str
+
+
+def staff_of(request: Request) -> StaffIdentity:
+    """The authenticated caller; only call it in routes behind the auth check."""
+    identity: StaffIdentity = request.ctx.staff
+    return identity
+
+
+def client_address(request: Request) -> str:
+    """The caller's address as this server sees it (the proxy's, behind one): for the audit trail."""
+    return str(request.ip or "")
 
 
 def token_matches(given: str, token: str) -> bool:
