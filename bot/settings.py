@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     # Weekday numbers (Mon=0) and local opening hours, e.g. "0-4 08:00-17:00; 5 09:00-12:00".
     clinic_hours: str = Field("0-4 08:00-17:00", alias="CLINIC_HOURS")
     clinic_timezone: str = Field("America/Los_Angeles", alias="CLINIC_TIMEZONE")
+    # Time to a first staff action per urgency (bot/handoff/targets.py): Nm, Nh, Nbh (business hours) or nbd.
+    response_targets: str = Field("emergency=15m,urgent=1bh,routine=nbd", alias="RESPONSE_TARGETS")
 
     # Action server (python -m bot.action_server) and the knowledge base.
     sanic_host: str = Field("127.0.0.1", alias="SANIC_HOST")
@@ -187,6 +189,14 @@ class Settings(BaseSettings):
         from bot.handoff.clinic_hours import parse_hours
 
         parse_hours(value)
+        return value
+
+    @field_validator("response_targets")
+    @classmethod
+    def _targets(cls, value: str) -> str:
+        from bot.handoff.targets import parse_targets
+
+        parse_targets(value)
         return value
 
     @field_validator("clinic_timezone")

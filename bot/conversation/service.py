@@ -10,6 +10,7 @@ from bot import metrics
 from bot.conversation.assistant import Assistant
 from bot.conversation.gaps import GapRecorder
 from bot.conversation.types import Reply, Turn
+from bot.handoff.outcomes import FALLBACK, OutcomeRecorder, outcome_of
 from bot.knowledge.loader import default_knowledge_base
 from bot.settings import get_settings
 
@@ -17,17 +18,26 @@ log = logging.getLogger(__name__)
 
 
 class RecordingAssistant(Assistant):
-    """The assistant, with each abstention counted as a content gap (bot.conversation.gaps) and each turn in
-    the metrics (bot.metrics: reply kind, handoff urgency, time to respond)."""
+    """The assistant, with each abstention counted as a content gap (bot.conversation.gaps), each conversation's
+    outcome per day for the dashboard (bot.handoff.outcomes; an exception is a fallback, since the channel then
+    sends its fallback reply) and each turn in the metrics (bot.metrics: reply kind, handoff urgency, time)."""
 
     gaps: GapRecorder | None = None
+    outcomes: OutcomeRecorder | None = None
 
     def respond(self, turn: Turn) -> Reply:
-        with metrics.timed("respond"):
-            reply = super().respond(turn)
+        try:
+            with metrics.timed("respond"):
+                reply = super().respond(turn)
+        except Exception:
+            if self.outcomes is not None:
+                self.outcomes(turn.conversation_id, FALLBACK)
+            raise
         metrics.count_turn(turn.channel, reply.kind, reply.data.get("urgency"))
         if self.gaps is not None:
             self.gaps(turn, reply)
+        if self.outcomes is not None:
+            self.outcomes(turn.conversation_id, outcome_of(reply.kind))
         return reply
 
 
@@ -38,6 +48,7 @@ def get_assistant() -> Assistant:
     from bot.encoder import get_encoder
     from bot.handoff import clinic_hours
     from bot.handoff.gaps import record_gap
+    from bot.handoff.outcomes import record_outcome
     from bot.handoff.store import open_store
     from bot.nlp.names import NameMatcher
 
@@ -55,6 +66,7 @@ def get_assistant() -> Assistant:
     aspects = AspectModel(kb, encoder, names, settings.cache_dir / "aspect-embeddings.npz")
     assistant = RecordingAssistant(kb, settings, names, screen, retriever, store, response_time, aspects=aspects)
     assistant.gaps = GapRecorder(partial(record_gap, store))
+    assistant.outcomes = OutcomeRecorder(partial(record_outcome, store), lambda: store.clock().date())
     return assistant
 
 

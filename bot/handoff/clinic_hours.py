@@ -111,6 +111,51 @@ def next_opening(now: datetime, settings: Settings) -> datetime | None:
     return None
 
 
+def _open_spans(start: datetime, settings: Settings, days: int) -> list[tuple[datetime, datetime]]:
+    """Open hours (UTC, merged where windows overlap) from the start of start's local day, for ``days`` days."""
+    local = _local(start, settings)
+    windows = parse_hours(settings.clinic_hours)
+    spans: list[tuple[datetime, datetime]] = []
+    for offset in range(days):
+        day = local.date() + timedelta(days=offset)
+        todays = sorted(
+            (datetime.combine(day, w.opens, tzinfo=local.tzinfo), datetime.combine(day, w.closes, tzinfo=local.tzinfo))
+            for w in windows
+            if day.weekday() in w.days
+        )
+        for opens, closes in todays:
+            a, b = opens.astimezone(timezone.utc), closes.astimezone(timezone.utc)
+            if spans and a <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(spans[-1][1], b))
+            else:
+                spans.append((a, b))
+    return spans
+
+
+def add_open_time(start: datetime, seconds: float, settings: Settings) -> datetime | None:
+    """The moment ``seconds`` of opening hours after start (UTC); None when the clinic has no hours."""
+    remaining = timedelta(seconds=seconds)
+    begin = _local(start, settings).astimezone(timezone.utc)
+    days = 8 + int(seconds // 3600) * 7  # at least one open hour a week if there are any hours at all
+    for opens, closes in _open_spans(start, settings, days):
+        a = max(opens, begin)
+        if closes <= a:
+            continue
+        if remaining <= closes - a:
+            return a + remaining
+        remaining -= closes - a
+    return None
+
+
+def end_of_next_business_day(start: datetime, settings: Settings) -> datetime | None:
+    """Closing time (UTC) of the first open day after start's local day; None when the clinic has no hours."""
+    first_day = _local(start, settings).date() + timedelta(days=1)
+    for opens, _ in _open_spans(start, settings, 9):
+        if _local(opens, settings).date() >= first_day:
+            return max(closes for _, closes in _open_spans(opens, settings, 1))
+    return None
+
+
 def timezone_label(name: str) -> str:
     """A readable zone name: "Pacific time", or "Berlin time" for zones without a common name."""
     return _ZONE_LABELS.get(name) or f"{name.rsplit('/', 1)[-1].replace('_', ' ')} time"

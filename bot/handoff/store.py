@@ -193,12 +193,13 @@ class HandoffStore:
             return self._load(c, ticket_id)
 
     def purge(self, older_than_days: int) -> int:
-        """Delete tickets (any status) last updated more than older_than_days ago, and older content-gap counts."""
+        """Delete tickets (any status) last updated more than older_than_days ago, and older daily counts."""
         if older_than_days < 0:
             raise ValueError("older_than_days must be >= 0")
         cutoff = self.clock() - timedelta(days=older_than_days)
         with self._tx() as c:
-            c.run("DELETE FROM content_gaps WHERE day < ?", (cutoff.date().isoformat(),))
+            for table in ("content_gaps", "conversation_outcomes"):  # daily counts: no ticket, no text
+                c.run(f"DELETE FROM {table} WHERE day < ?", (cutoff.date().isoformat(),))
         return self._delete_where("updated_at < ?", (cutoff,))
 
     def delete_conversation(self, conversation_id: str) -> int:

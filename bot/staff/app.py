@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import logging
-import re
 from collections.abc import Callable, Sequence
+from functools import partial
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
@@ -28,16 +27,30 @@ from sanic.response import BaseHTTPResponse, HTTPResponse
 from sanic.response import json as json_response
 
 from bot import metrics
-from bot.handoff.models import STATUS_FILTERS, InvalidTransition, StoreUnavailable, TicketNotFound
+from bot.handoff.models import InvalidTransition, StoreUnavailable, TicketNotFound
 from bot.handoff.outbox import WorkerHandle, start_worker
 from bot.handoff.store import HandoffStore, open_store
 from bot.rasa_server.logfmt import HEADER as REQUEST_ID_HEADER
 from bot.rasa_server.logfmt import current_request_id, new_request_id
 from bot.settings import Settings
-from bot.staff.auth import SAFE_METHODS, StaffIdentity, bearer_ok, cookie_session, csrf_ok, url_credential
+from bot.staff.auth import (
+    SAFE_METHODS,
+    StaffIdentity,
+    bearer_ok,
+    cookie_session,
+    csrf_ok,
+    staff_of,
+    url_credential,
+)
+from bot.staff.dashboard import dashboard_page_blueprint, with_dashboard_routes
 from bot.staff.gaps import gaps_page_blueprint, with_gap_routes
+from bot.staff.http import audited
+from bot.staff.http import error as _error
+from bot.staff.http import ticket_id as _ticket_id
+from bot.staff.inbox import with_inbox_routes
 from bot.staff.metrics import StoreCollector
 from bot.staff.pages import CSP, STATIC_DIR, page_blueprint
+from bot.staff.roles import ACT, require
 from bot.staff.sessions import SessionStore
 
 __all__ = ["CSP", "STATIC_DIR", "StaffApp", "api_blueprint", "create_app"]
@@ -45,32 +58,24 @@ __all__ = ["CSP", "STATIC_DIR", "StaffApp", "api_blueprint", "create_app"]
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
-_TICKET_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _app_numbers = itertools.count(1)
 T = TypeVar("T")
 StaffApp = Sanic[Config, SimpleNamespace]
 
 
-def _error(status: int, code: str, message: str) -> HTTPResponse:
-    return json_response({"error": code, "message": message}, status=status)
-
-
-def _ticket_id(raw: str) -> str:
-    if not _TICKET_ID.match(raw):
-        raise TicketNotFound(raw)
-    return raw
-
-
-def _json_body(request: Request) -> dict[str, Any]:
-    if not request.body:
-        return {}
-    try:
-        data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        raise SanicException("request body is not valid JSON", status_code=400) from None
-    if not isinstance(data, dict):
-        raise SanicException("request body must be a JSON object", status_code=400)
-    return data
+def identify(request: Request, settings: Settings) -> StaffIdentity | HTTPResponse:
+    """Who the request comes from (Bearer token or session cookie), or the refusal to answer with (401, 403)."""
+    if "authorization" in request.headers:
+        if bearer_ok(request, settings.staff_token.get_secret_value()):
+            return StaffIdentity("machine", "Machine access", "machine")
+    elif (session := cookie_session(request, request.app.ctx.sessions)) is not None:
+        if request.method in SAFE_METHODS or csrf_ok(request):
+            return StaffIdentity(session.subject, session.subject, "admin")
+        return _error(403, "csrf", "Cross-site request refused.")
+    metrics.REFUSED_STAFF.inc()
+    response = _error(401, "unauthorized", "A valid staff token is required.")
+    response.headers["WWW-Authenticate"] = "Bearer"
+    return response
 
 
 def api_blueprint(settings: Settings) -> Blueprint:
@@ -90,45 +95,26 @@ def api_blueprint(settings: Settings) -> Blueprint:
 
     @bp.on_request
     async def require_token(request: Request) -> HTTPResponse | None:
-        if "authorization" in request.headers:
-            if bearer_ok(request, settings.staff_token.get_secret_value()):
-                request.ctx.staff = StaffIdentity("machine", "Machine access", "machine")
-                return None
-        elif (session := cookie_session(request, request.app.ctx.sessions)) is not None:
-            if request.method in SAFE_METHODS or csrf_ok(request):
-                request.ctx.staff = StaffIdentity(session.subject, session.subject, "admin")
-                return None
-            return _error(403, "csrf", "Cross-site request refused.")
-        metrics.REFUSED_STAFF.inc()
-        response = _error(401, "unauthorized", "A valid staff token is required.")
-        response.headers["WWW-Authenticate"] = "Bearer"
-        return response
-
-    @bp.get("/tickets")
-    async def list_tickets(request: Request) -> HTTPResponse:
-        status = request.args.get("status", "open")
-        if status == "all":
-            wanted: str | None = None
-        elif status in STATUS_FILTERS:
-            wanted = status
-        else:
-            choices = ", ".join([*STATUS_FILTERS, "all"])
-            return _error(400, "bad_status", f"status must be one of: {choices}")
-        tickets = await call(store_of(request).list_tickets, wanted)
-        return json_response([t.to_dict() for t in tickets])
+        found = identify(request, settings)
+        if isinstance(found, HTTPResponse):
+            return found
+        request.ctx.staff = found
+        return None
 
     @bp.post("/tickets/<ticket_id:str>/claim")
     async def claim(request: Request, ticket_id: str) -> HTTPResponse:
-        staff = _json_body(request).get("staff")
-        if not isinstance(staff, str) or not staff.strip():
-            return _error(400, "bad_request", 'Send {"staff": "<your name>"} to claim a ticket.')
+        require(request, ACT)
+        staff = staff_of(request).username
         ticket = await call(store_of(request).claim, _ticket_id(ticket_id), staff)
+        await audited(request, "claim", ticket.id)
         log.info("ticket %s claimed", ticket.id)
         return json_response(ticket.to_dict())
 
     @bp.post("/tickets/<ticket_id:str>/resolve")
     async def resolve(request: Request, ticket_id: str) -> HTTPResponse:
+        require(request, ACT)
         ticket = await call(store_of(request).resolve, _ticket_id(ticket_id))
+        await audited(request, "resolve", ticket.id)
         log.info("ticket %s resolved", ticket.id)
         return json_response(ticket.to_dict())
 
@@ -171,8 +157,10 @@ def create_app(
         return None
 
     app.blueprint(page_blueprint(settings, cookie_secure=cookie_secure))
-    app.blueprint(with_gap_routes(api_blueprint(settings)))
+    api = with_dashboard_routes(with_inbox_routes(with_gap_routes(api_blueprint(settings)), settings), settings)
+    app.blueprint(api)
     app.blueprint(gaps_page_blueprint(STATIC_DIR, CSP))
+    app.blueprint(dashboard_page_blueprint(settings, partial(identify, settings=settings)))
     for bp in extra_blueprints:
         app.blueprint(bp)
 
