@@ -27,6 +27,7 @@ from sanic.response import BaseHTTPResponse, HTTPResponse
 from sanic.response import json as json_response
 
 from bot import metrics
+from bot.handoff.inbox import ticket_detail
 from bot.handoff.models import InvalidTransition, StoreUnavailable, TicketNotFound
 from bot.handoff.outbox import WorkerHandle, start_worker
 from bot.handoff.store import HandoffStore, open_store
@@ -108,7 +109,7 @@ def api_blueprint(settings: Settings) -> Blueprint:
         ticket = await call(store_of(request).claim, _ticket_id(ticket_id), staff)
         await audited(request, "claim", ticket.id)
         log.info("ticket %s claimed", ticket.id)
-        return json_response(ticket.to_dict())
+        return json_response(await call(ticket_detail, store_of(request), settings, ticket.id))
 
     @bp.post("/tickets/<ticket_id:str>/resolve")
     async def resolve(request: Request, ticket_id: str) -> HTTPResponse:
@@ -116,7 +117,7 @@ def api_blueprint(settings: Settings) -> Blueprint:
         ticket = await call(store_of(request).resolve, _ticket_id(ticket_id))
         await audited(request, "resolve", ticket.id)
         log.info("ticket %s resolved", ticket.id)
-        return json_response(ticket.to_dict())
+        return json_response(await call(ticket_detail, store_of(request), settings, ticket.id))
 
     return bp
 

@@ -35,7 +35,7 @@ def nice_max(value: float) -> float:
     if value <= 0:
         return 1.0
     power = 10 ** math.floor(math.log10(value))
-    return next(step * power for step in (1, 2, 5, 10) if step * power >= value)
+    return next(step * power for step in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if step * power >= value)
 
 
 def format_duration(seconds: float | None) -> str:
@@ -115,9 +115,9 @@ def range_bars(
 
     Each row has its own scale (an emergency target is minutes, a routine one a day), so values are printed too.
     """
-    row_h, top, left = 70, 34, 110
+    row_h, top, left = 76, 34, 110
     height = top + row_h * len(rows) + 10
-    plot_w = WIDTH - left - 200
+    plot_w = WIDTH - left - 30
     median_color, p90_color = PALETTE[0], PALETTE[5]
     legend = [Series("median", [], median_color), Series("90th percentile", [], p90_color), Series("target", [], INK)]
     description = "; ".join(
@@ -139,7 +139,7 @@ def range_bars(
             tx = left + plot_w * target / scale
             parts.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{y}" y2="{y + 44}" stroke="{INK}" stroke-width="3"/>')
         text = f"median {fmt(median)} · 90th {fmt(p90)} · target {fmt(target)}"
-        parts.append(f'<text x="{left + plot_w + 10}" y="{y + 26}" font-size="12" fill="{INK}">{escape(text)}</text>')
+        parts.append(f'<text x="{left}" y="{y + 60}" font-size="12" fill="{INK}">{escape(text)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

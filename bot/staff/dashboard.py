@@ -148,7 +148,7 @@ def _gaps(data: dict[str, Any]) -> str:
 def _section(name: str, heading: str, chart: str, table: str) -> str:
     return (
         f'<section class="panel" aria-labelledby="{name}-heading"><h2 id="{name}-heading">{escape(heading)}</h2>'
-        f'<figure class="chart-box">{chart}</figure><details class="data-box" open><summary>Figures</summary>'
+        f'<figure class="chart-box">{chart}</figure><details class="data-box"><summary>Table of these figures</summary>'
         f"{table}</details></section>"
     )
 
