@@ -51,11 +51,13 @@ def test_staff_logs_in_sees_a_ticket_from_the_rest_channel_and_resolves_it(page:
     page.goto(stack.staff_url + "/staff")
     page.get_by_label("Staff token").fill(STAFF_TOKEN)
     page.get_by_role("button", name="Log in").click()
-    card = page.locator("article", has_text="whole bottle of her azathioprine")
-    expect(card).to_be_visible()
-    card.get_by_role("button", name=re.compile(r"^Resolve")).click()
-    expect(page.locator("article", has_text="whole bottle of her azathioprine")).to_have_count(0)
+    row = page.locator(f'.ticket-row[data-id="{handoff["ticket_id"]}"]')
+    expect(row).to_be_visible()
+    row.click()
+    expect(page.locator("#detail-message")).to_contain_text("whole bottle of her azathioprine")
+    page.locator("#resolve").click()
+    expect(row).to_have_count(0)
 
-    api = f"{stack.staff_url}/staff/api/tickets?status=resolved"
-    tickets = requests.get(api, headers={"Authorization": f"Bearer {STAFF_TOKEN}"}, timeout=10).json()
+    api = f"{stack.staff_url}/staff/api/tickets?status=resolved&limit=200"
+    tickets = requests.get(api, headers={"Authorization": f"Bearer {STAFF_TOKEN}"}, timeout=10).json()["tickets"]
     assert handoff["ticket_id"] in [t["id"] for t in tickets]

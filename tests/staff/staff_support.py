@@ -62,6 +62,13 @@ def log_in(server: StaffServer, token: str | None = None) -> requests.Session:
     return session
 
 
+def acting_session(server: StaffServer) -> requests.Session:
+    """A logged-in session that also sends the CSRF header, as the inbox page's script does (it may act)."""
+    session = log_in(server)
+    session.headers["X-Staff-CSRF"] = "1"
+    return session
+
+
 def wait_until(condition: Any, timeout: float = 20.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not condition():

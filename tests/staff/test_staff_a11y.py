@@ -1,4 +1,5 @@
-"""Accessibility of the staff pages (login, inbox with a ticket open, content gaps): axe-core at WCAG 2.2 AA."""
+"""Accessibility of the staff pages (login, inbox with a ticket open, content gaps, dashboard): axe-core at WCAG 2.2
+AA."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from playwright.sync_api import Page, expect
 from staff_support import StaffServer
 
 from bot.handoff.gaps import Gap, record_gap
+from bot.handoff.outcomes import record_outcome
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "portal"))
 from a11y_support import serious_violations, small_targets  # noqa: E402
@@ -49,5 +51,22 @@ def test_gaps_page_has_no_serious_violations(page: Page, staff_server: StaffServ
     log_in(page, staff_server)
     page.goto(f"{staff_server.base_url}/staff/gaps")
     expect(page.get_by_text("tralokinumab").first).to_be_visible()
+    assert serious_violations(page) == []
+    assert small_targets(page, TARGETS) == []
+
+
+def test_dashboard_has_no_serious_violations(page: Page, staff_server: StaffServer) -> None:
+    store = staff_server.store()
+    record_outcome(store, "a11y-conv", "answered")
+    store.create_ticket("a11y-2", "sms", "emergency", "Trouble breathing", "cant breathe", [])
+    record_gap(store, Gap("dupilumab", "costs and insurance", "not_covered"))
+    log_in(page, staff_server)
+    page.goto(f"{staff_server.base_url}/staff/dashboard")
+    expect(page.get_by_role("heading", name="Conversations by outcome")).to_be_visible()
+    expect(page.get_by_role("img", name="Handoffs per day by urgency")).to_be_visible()
+    assert serious_violations(page) == []
+    for summary in page.locator("summary").all():
+        summary.click()  # the data tables too
+    expect(page.locator("#table-handoffs")).to_be_visible()
     assert serious_violations(page) == []
     assert small_targets(page, TARGETS) == []

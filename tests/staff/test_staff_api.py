@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from staff_support import StaffServer, log_in, start_server, stop_server, wait_until
+from staff_support import StaffServer, acting_session, log_in, start_server, stop_server, wait_until
 
 from bot.handoff.models import Ticket
 from bot.staff.app import STATIC_DIR
@@ -72,66 +72,92 @@ def test_api_refuses_without_a_valid_token_and_shows_no_ticket(
     assert staff_server.store().get_ticket(ticket.id).status == "open"
 
 
-def test_api_lists_open_tickets_by_urgency_with_transcript_and_follow_ups(
+def test_api_lists_open_tickets_by_urgency_and_shows_one_with_transcript_and_follow_ups(
     staff_server: StaffServer,
 ) -> None:
     routine = new_ticket(staff_server, "routine", "missed dose")
     emergency = new_ticket(staff_server, "emergency", "trouble breathing")
     staff_server.store().add_message(routine.id, "also: took it 2h late")
     response = requests.get(
-        f"{staff_server.base_url}/staff/api/tickets?status=open",
+        f"{staff_server.base_url}/staff/api/tickets?status=open&limit=200",
         headers=auth(staff_server),
         timeout=5,
     )
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
-    tickets = {t["id"]: t for t in response.json()}
-    order = [t["id"] for t in response.json()]
+    listed = response.json()["tickets"]
+    order = [t["id"] for t in listed]
     assert order.index(emergency.id) < order.index(routine.id)
-    assert [t["urgency"] for t in response.json()] == sorted(
-        (t["urgency"] for t in response.json()), key=["emergency", "urgent", "routine"].index
+    assert [t["urgency"] for t in listed] == sorted(
+        (t["urgency"] for t in listed), key=["emergency", "urgent", "routine"].index
     )
-    got = tickets[routine.id]
-    assert got["transcript"][2] == {"role": "user", "text": MESSAGE}
-    assert [f["text"] for f in got["follow_ups"]] == ["also: took it 2h late"]
-    assert got["reason"] == "missed dose" and got["channel"] == "rest" and got["status"] == "open"
+    assert response.json()["counts"]["total"] == len(listed)
+    assert "39C" not in response.text and "took it 2h late" not in response.text  # summaries carry no text
+    got = requests.get(f"{staff_server.base_url}/staff/api/tickets/{routine.id}", headers=auth(staff_server), timeout=5)
+    assert got.status_code == 200 and got.headers["Cache-Control"] == "no-store"
+    detail = got.json()
+    assert detail["transcript"][2] == {"role": "user", "text": MESSAGE}
+    assert [f["text"] for f in detail["follow_ups"]] == ["also: took it 2h late"]
+    assert detail["reason"] == "missed dose" and detail["channel"] == "rest" and detail["status"] == "open"
 
 
-def test_claim_then_resolve(staff_server: StaffServer) -> None:
+def ids_of(session: requests.Session, url: str) -> list[str]:
+    response = session.get(url, timeout=5)
+    assert response.status_code == 200, response.text
+    return [t["id"] for t in response.json()["tickets"]]
+
+
+def test_claim_then_resolve_as_the_logged_in_person(staff_server: StaffServer) -> None:
     ticket = new_ticket(staff_server)
-    base, headers = f"{staff_server.base_url}/staff/api/tickets", auth(staff_server)
-    claimed = requests.post(f"{base}/{ticket.id}/claim", json={"staff": "Nurse Kim"}, headers=headers, timeout=5)
+    base, session = f"{staff_server.base_url}/staff/api/tickets", acting_session(staff_server)
+    machine = requests.post(f"{base}/{ticket.id}/claim", json={"staff": "x"}, headers=auth(staff_server), timeout=5)
+    assert machine.status_code == 403  # the token names no person, so it may not act
+    claimed = session.post(f"{base}/{ticket.id}/claim", json={"staff": "Somebody Else"}, timeout=5)
     assert claimed.status_code == 200
-    assert (claimed.json()["status"], claimed.json()["claimed_by"]) == ("claimed", "Nurse Kim")
-    other = requests.post(f"{base}/{ticket.id}/claim", json={"staff": "Dr Lee"}, headers=headers, timeout=5)
-    assert other.status_code == 409 and "Nurse Kim" in other.json()["message"]
-    open_ids = [t["id"] for t in requests.get(base, headers=headers, timeout=5).json()]
-    active_ids = [t["id"] for t in requests.get(f"{base}?status=active", headers=headers, timeout=5).json()]
-    assert ticket.id not in open_ids and ticket.id in active_ids
+    assert (claimed.json()["status"], claimed.json()["claimed_by"]) == ("claimed", "staff")  # never the body's name
+    assert claimed.json()["first_action_at"] == claimed.json()["claimed_at"]
+    other = new_ticket(staff_server)
+    staff_server.store().claim(other.id, "Dr Lee")
+    taken = session.post(f"{base}/{other.id}/claim", timeout=5)
+    assert taken.status_code == 409 and "Dr Lee" in taken.json()["message"]
+    assert ticket.id not in ids_of(session, f"{base}?limit=200")
+    assert ticket.id in ids_of(session, f"{base}?status=active&limit=200")
 
-    resolved = requests.post(f"{base}/{ticket.id}/resolve", headers=headers, timeout=5)
+    resolved = session.post(f"{base}/{ticket.id}/resolve", timeout=5)
     assert resolved.status_code == 200 and resolved.json()["status"] == "resolved"
-    assert requests.post(f"{base}/{ticket.id}/resolve", headers=headers, timeout=5).status_code == 409
-    active_ids = [t["id"] for t in requests.get(f"{base}?status=active", headers=headers, timeout=5).json()]
-    assert ticket.id not in active_ids
+    assert session.post(f"{base}/{ticket.id}/resolve", timeout=5).status_code == 409
+    assert ticket.id not in ids_of(session, f"{base}?status=active&limit=200")
     assert staff_server.store().get_ticket(ticket.id).status == "resolved"
 
 
 @pytest.mark.parametrize(
     ("method", "path", "kwargs", "status"),
     [
-        ("post", "/staff/api/tickets/{id}/claim", {"data": "{not json"}, 400),
-        ("post", "/staff/api/tickets/{id}/claim", {"data": b"\xff\xfe\x00"}, 400),
-        ("post", "/staff/api/tickets/{id}/claim", {"json": ["Ann"]}, 400),
-        ("post", "/staff/api/tickets/{id}/claim", {"json": {"staff": "   "}}, 400),
-        ("post", "/staff/api/tickets/{id}/claim", {"json": {"staff": 42}}, 400),
-        ("post", "/staff/api/tickets/{id}/claim", {"json": {"staff": "x" * 101}}, 400),
-        ("post", "/staff/api/tickets/{id}/claim", {}, 400),
-        ("post", "/staff/api/tickets/unknown-id/claim", {"json": {"staff": "Ann"}}, 404),
+        ("post", "/staff/api/tickets/{id}/notes", {"data": "{not json"}, 400),
+        ("post", "/staff/api/tickets/{id}/notes", {"data": b"\xff\xfe\x00"}, 400),
+        ("post", "/staff/api/tickets/{id}/notes", {"json": ["Ann"]}, 400),
+        ("post", "/staff/api/tickets/{id}/notes", {"json": {"text": "   "}}, 400),
+        ("post", "/staff/api/tickets/{id}/notes", {"json": {"text": 42}}, 400),
+        ("post", "/staff/api/tickets/{id}/notes", {"json": {"text": "x" * 4001}}, 400),
+        ("post", "/staff/api/tickets/{id}/notes", {}, 400),
+        ("post", "/staff/api/tickets/{id}/reassign", {"json": {"to": ""}}, 400),
+        ("post", "/staff/api/tickets/{id}/reassign", {"json": {"to": "x" * 101}}, 400),
+        ("post", "/staff/api/tickets/unknown-id/claim", {}, 404),
         ("post", "/staff/api/tickets/unknown-id/resolve", {}, 404),
+        ("post", "/staff/api/tickets/unknown-id/notes", {"json": {"text": "hi"}}, 404),
+        ("post", "/staff/api/tickets/unknown-id/reassign", {"json": {"to": "kim"}}, 404),
+        ("get", "/staff/api/tickets/unknown-id", {}, 404),
         ("post", "/staff/api/tickets/..%2F..%2Fetc/resolve", {}, 404),
         ("post", "/staff/api/tickets/" + "a" * 200 + "/resolve", {}, 404),
         ("get", "/staff/api/tickets?status=pending", {}, 400),
+        ("get", "/staff/api/tickets?urgency=urgent,soon", {}, 400),
+        ("get", "/staff/api/tickets?limit=0", {}, 400),
+        ("get", "/staff/api/tickets?limit=201", {}, 400),
+        ("get", "/staff/api/tickets?limit=ten", {}, 400),
+        ("get", "/staff/api/tickets?older_than=a%20day", {}, 400),
+        ("get", "/staff/api/tickets?newer_than=inf", {}, 400),
+        ("get", "/staff/api/tickets?channel=%3Cscript%3E", {}, 400),
+        ("get", "/staff/api/tickets?cursor=not-a-cursor", {}, 400),
         ("get", "/staff/api/tickets/{id}/claim", {}, 405),
         ("post", "/staff/api/tickets/{id}/resolve", {"data": "x" * 200_000}, 413),
         ("get", "/staff/api/nothing-here", {}, 404),
@@ -142,8 +168,8 @@ def test_bad_requests_get_a_4xx_json_error(
 ) -> None:
     ticket = new_ticket(staff_server)
     url = staff_server.base_url + path.replace("{id}", ticket.id)
-    response = requests.request(method, url, headers=auth(staff_server), timeout=5, **kwargs)  # type: ignore[arg-type]
-    assert response.status_code == status
+    response = acting_session(staff_server).request(method, url, timeout=5, **kwargs)  # type: ignore[arg-type]
+    assert response.status_code == status, response.text
     assert "error" in response.json()
     assert requests.get(f"{staff_server.base_url}/healthz", timeout=5).status_code == 200
 

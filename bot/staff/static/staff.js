@@ -146,7 +146,7 @@
     $("counts").textContent = parts.join(" · ");
   }
 
-  async function loadList(append = false) {
+  async function loadList(append = false, quiet = false) {
     try {
       const page = await api(query(append ? state.cursor : null));
       const list = $("ticket-list");
@@ -160,7 +160,7 @@
       showCounts(page.counts);
       $("more").hidden = !page.next_cursor;
       $("list-end").textContent = `Showing ${state.shown} of ${page.counts.total}.`;
-      say(`${state.shown} of ${page.counts.total} ticket(s) shown. Updated ${new Date().toLocaleTimeString()}.`);
+      if (!quiet) say(`${state.shown} of ${page.counts.total} ticket(s) shown. Updated ${new Date().toLocaleTimeString()}.`);
     } catch (error) {
       handleError(error);
     }
@@ -222,8 +222,8 @@
     try {
       const data = await api(`/staff/api/tickets/${encodeURIComponent(id)}/${path}`, { method: "POST", body });
       showTicket(data.ticket || data);
+      await loadList(false, true);
       say(done);
-      await loadList();
       return true;
     } catch (error) {
       handleError(error);
@@ -246,8 +246,8 @@
       });
       $("reply-text").value = "";
       if (data && data.ticket) showTicket(data.ticket);
+      await loadList(false, true);
       say("Reply sent.");
-      await loadList();
     } catch (error) {
       if (error instanceof Unauthorized) return handleError(error);
       const known = REPLY_ERRORS[error.code];
