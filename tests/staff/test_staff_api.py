@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import os
 import re
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -229,3 +232,25 @@ def test_without_staff_token_no_bearer_is_accepted_but_accounts_sign_in(tokenles
 def test_static_dir_has_the_page_files() -> None:
     names = {p.name for p in Path(STATIC_DIR).iterdir()}
     assert names >= {"login.html", "inbox.html", "staff.js", "staff.css", "me.js", "audit.html", "audit.js"}
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"STAFF_TOKEN": "x" * 31}, "STAFF_TOKEN"),
+        ({"STAFF_HOST": "0.0.0.0", "DATA_ENCRYPTION_KEY": ""}, "DATA_ENCRYPTION_KEY"),
+    ],  # nosec B104
+)
+def test_the_server_refuses_to_start_with_unsafe_settings(tmp_path: Path, env: dict[str, str], variable: str) -> None:
+    full = {**os.environ, "HANDOFF_DB_PATH": str(tmp_path / "h.sqlite"), "DATABASE_URL": "", "STAFF_PORT": "1", **env}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.staff"],
+        cwd=STATIC_DIR.parents[2],
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert f"error: the staff app will not start: {variable}: " in done.stderr and "Traceback" not in done.stderr
+    assert "x" * 31 not in done.stderr
