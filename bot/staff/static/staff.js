@@ -3,7 +3,6 @@
 "use strict";
 
 (() => {
-  const NAME_KEY = "staffName";
   const REFRESH_MS = 20000;
   const GROUPS = [
     ["emergency", "Emergency"],
@@ -37,6 +36,8 @@
   async function api(path, options = {}) {
     // The server refuses cookie-authenticated POSTs without this header: another site's form cannot send it.
     const headers = { "X-Staff-CSRF": "1" };
+    // A timed refresh is not the person's activity: it must not keep an idle session alive.
+    if (options.background) headers["X-Staff-Background"] = "1";
     if (options.body !== undefined) headers["Content-Type"] = "application/json";
     const response = await fetch(path, {
       method: options.method || "GET",
@@ -129,9 +130,9 @@
     }
   }
 
-  async function load() {
+  async function load(background = false) {
     try {
-      const tickets = await api("/staff/api/tickets?status=active");
+      const tickets = await api("/staff/api/tickets?status=active", { background: background === true });
       render(tickets);
       say(`${tickets.length} open ticket(s). Updated ${new Date().toLocaleTimeString()}.`);
     } catch (error) {
@@ -140,18 +141,9 @@
   }
 
   async function claimTicket(ticket) {
-    const name = $("staff-name").value.trim();
-    if (!name) {
-      say("Enter your name before claiming a ticket.");
-      $("staff-name").focus();
-      return;
-    }
-    sessionStorage.setItem(NAME_KEY, name);
     try {
-      await api(`/staff/api/tickets/${encodeURIComponent(ticket.id)}/claim`, {
-        method: "POST",
-        body: { staff: name },
-      });
+      // The server claims it for the signed-in account; no name is sent.
+      await api(`/staff/api/tickets/${encodeURIComponent(ticket.id)}/claim`, { method: "POST" });
       say(`Claimed: ${ticket.reason}.`);
     } catch (error) {
       handleError(error);
@@ -178,9 +170,8 @@
   }
 
   function start() {
-    $("staff-name").value = sessionStorage.getItem(NAME_KEY) || "";
-    $("refresh").addEventListener("click", load);
-    setInterval(load, REFRESH_MS);
+    $("refresh").addEventListener("click", () => load());
+    setInterval(() => load(true), REFRESH_MS);
     load();
   }
 
