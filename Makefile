@@ -19,7 +19,7 @@ MODEL := models/eczema.tar.gz
 ENCODER := var/models/minilm/model.onnx
 TRAINING := config.yml domain.yml bot/rasa_server/intent_classifier.py $(shell find data -type f -name '*.yml' 2>/dev/null)
 
-.PHONY: help machine setup run run-prod prod-test test lint unit channels validate stories chat eval calibrate nlu-report kb-audit kb-sync bench purge gaps security deploy-tools deploy-check images clean
+.PHONY: help machine setup run run-prod prod-test test lint unit channels validate stories chat eval calibrate nlu-report kb-audit kb-sync bench purge gaps staff-add security deploy-tools deploy-check images clean
 
 help: ## List the targets and where the code is
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -142,8 +142,14 @@ kb-sync: setup ## Regenerate data/nlu/drug_names.yml from the knowledge base
 bench: setup $(MODEL) ## Benchmark against a bare `rasa init` bot (latency, throughput, memory, start-up; var/bench.json)
 	$(PY) -m bot.quality.bench
 
-purge: setup ## Delete conversations and tickets older than RETENTION_DAYS (default 90)
+purge: setup ## Delete conversations and tickets older than RETENTION_DAYS (90), audit entries past AUDIT_RETENTION_DAYS (2190)
 	$(PY) -m bot.ops.purge
+
+# Asks for the values; the password is asked for (twice) by the command itself and never echoed.
+staff-add: setup ## Create a staff account (asks username, name, role, password); prints the TOTP setup URI
+	@read -r -p "Username: " user && read -r -p "Display name: " name && \
+	  read -r -p "Role (staff, clinician, admin): " role && \
+	  $(PY) -m bot.staff.accounts add "$$user" --name "$$name" --role "$$role"
 
 gaps: setup ## Questions the handouts didn't answer, per medicine and aspect (last DAYS=90 days)
 	$(PY) -m bot.ops.gaps $(if $(DAYS),--days $(DAYS))

@@ -16,6 +16,7 @@ import os
 from collections.abc import Mapping
 from contextvars import ContextVar
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
@@ -34,6 +35,7 @@ __all__ = [
     "child_environ",
     "configure_logging",
     "get_settings",
+    "parse_networks",
     "parse_urls",
     "use_offline_models",
 ]
@@ -88,7 +90,20 @@ class Settings(BaseSettings):
     # Handoff store, staff inbox and outbox (python -m bot.staff).
     database_url: SecretStr = Field(SecretStr(""), alias="DATABASE_URL")  # PostgreSQL; empty means SQLite
     handoff_db_path: Path = Field(ROOT / "var" / "handoff.sqlite", alias="HANDOFF_DB_PATH")
+    # Machine access to the staff API only (role machine: reads, never acts); at least 32 characters.
     staff_token: SecretStr = Field(SecretStr(""), alias="STAFF_TOKEN")
+    # Staff sign-in: "password" (accounts with password and TOTP, bot/staff/accounts.py) or "proxy" (single sign-on:
+    # the identity header of an authenticating proxy, honoured only from STAFF_TRUSTED_PROXIES).
+    staff_auth: Literal["password", "proxy"] = Field("password", alias="STAFF_AUTH")
+    staff_proxy_header: str = Field("X-Forwarded-User", alias="STAFF_PROXY_HEADER")
+    staff_trusted_proxies: str = Field("", alias="STAFF_TRUSTED_PROXIES")  # comma-separated CIDRs
+    staff_lockout_failures: int = Field(5, alias="STAFF_LOCKOUT_FAILURES", ge=1)
+    staff_lockout_seconds: int = Field(900, alias="STAFF_LOCKOUT_SECONDS", ge=1)
+    staff_session_idle_seconds: int = Field(900, alias="STAFF_SESSION_IDLE_SECONDS", ge=1)
+    audit_retention_days: int = Field(2190, alias="AUDIT_RETENTION_DAYS", ge=1)  # six years, the HIPAA norm
+    # Fernet keys, comma-separated (bot/sealing.py): the first seals, any opens. Seals the staff TOTP secrets (and
+    # the ways back to a person); required when the staff app listens beyond loopback.
+    data_encryption_key: SecretStr = Field(SecretStr(""), alias="DATA_ENCRYPTION_KEY")
     staff_webhook_url: SecretStr = Field(SecretStr(""), alias="STAFF_WEBHOOK_URL")  # chat webhooks embed a key
     staff_host: str = Field("127.0.0.1", alias="STAFF_HOST")
     staff_port: int = _port(8000, "STAFF_PORT")
@@ -215,6 +230,23 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at least {MIN_TOKEN_LENGTH} characters")
         return value
 
+    @field_validator("staff_trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
+    @field_validator("staff_proxy_header")
+    @classmethod
+    def _proxy_header(cls, value: str) -> str:
+        if not value.replace("-", "").isalnum():
+            raise ValueError("must be an HTTP header name such as X-Forwarded-User")
+        return value
+
+    @property
+    def trusted_proxies(self) -> list[IPv4Network | IPv6Network]:
+        return parse_networks(self.staff_trusted_proxies)
+
     @field_validator("log_level")
     @classmethod
     def _log_level(cls, value: str) -> str:
@@ -242,6 +274,18 @@ class _MappingSource(EnvSettingsSource):
     def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
         super().__init__(settings_cls)
         self.env_vars = {name: value for name, value in environ.items() if value != ""}
+
+
+def parse_networks(raw: str) -> list[IPv4Network | IPv6Network]:
+    """Comma-separated addresses or CIDRs (10.0.0.0/8, ::1); ValueError for any other entry."""
+    networks = []
+    for entry in (e.strip() for e in raw.split(",")):
+        if entry:
+            try:
+                networks.append(ip_network(entry, strict=False))
+            except ValueError:
+                raise ValueError(f"entries must be IP addresses or CIDRs such as 10.0.0.0/8, got {entry!r}") from None
+    return networks
 
 
 def parse_urls(raw: str) -> list[str]:

@@ -63,6 +63,11 @@ def test_the_scan_finds_every_kind_of_environment_read(tmp_path: Path) -> None:
         ("CLINIC_TIMEZONE", "Mars/Olympus", "IANA time zone"),
         ("REDIS_KEY_PREFIX", "eczema:prod", "alphanumeric"),
         ("RASA_REPLICAS", "rasa-1:5005", "http(s) URLs"),
+        ("STAFF_AUTH", "sso", "'password' or 'proxy'"),
+        ("STAFF_TRUSTED_PROXIES", "10.0.0.0/8, proxy", "IP addresses or CIDRs"),
+        ("STAFF_PROXY_HEADER", "X User:", "HTTP header name"),
+        ("STAFF_LOCKOUT_FAILURES", "0", "must be at least 1"),
+        ("AUDIT_RETENTION_DAYS", "0", "must be at least 1"),
     ],
 )
 def test_an_invalid_value_fails_naming_the_variable(variable: str, value: str, problem: str) -> None:
@@ -93,6 +98,7 @@ def test_secrets_never_show_in_a_repr_a_dump_or_an_error() -> None:
         "REDIS_PASSWORD": "pw-5",
         "DATABASE_URL": "postgresql://u:pw-6@h/db",
         "STAFF_WEBHOOK_URL": "https://hooks.example/key-7",
+        "DATA_ENCRYPTION_KEY": "fernet-key-8",
     }
     settings = Settings.from_env(secrets)
     shown = repr(settings) + str(settings) + settings.model_dump_json() + str(settings.model_dump())

@@ -2,7 +2,9 @@
 
 Rows go into ``audit_log`` in the same database as the tickets (DDL in ``bot.handoff.schema``). The app only
 appends: nothing here updates a row, and the only delete is the retention purge (``purge_audit``), which keeps
-``AUDIT_RETENTION_DAYS`` (six years by default, the HIPAA documentation norm).
+``AUDIT_RETENTION_DAYS`` (six years by default, the HIPAA documentation norm). The database itself refuses to
+change an entry: a trigger per backend (``bot.handoff.schema.APPEND_ONLY``, created with the schema by
+bot/handoff/sqlite.py and postgres.py) aborts every UPDATE of ``audit_log`` (and, on PostgreSQL, a TRUNCATE).
 """
 
 from __future__ import annotations
@@ -74,11 +76,10 @@ def entries(
         where.append("id < ?")
         params.append(int(before_id))
     clause = f"WHERE {' AND '.join(where)}" if where else ""
+    # The clause joins fixed column comparisons written above; every value is a bound parameter.
+    sql = f"SELECT id, at, actor, action, ticket_id, remote, detail FROM audit_log {clause} ORDER BY id DESC LIMIT ?"  # nosec B608
     with store._tx(write=False) as c:
-        rows = c.rows(
-            f"SELECT id, at, actor, action, ticket_id, remote, detail FROM audit_log {clause} ORDER BY id DESC LIMIT ?",
-            [*params, int(limit)],
-        )
+        rows = c.rows(sql, [*params, int(limit)])
     return [AuditEntry(int(r[0]), as_utc(r[1]), r[2], r[3], r[4], r[5], r[6]) for r in rows]
 
 

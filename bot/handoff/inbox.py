@@ -276,25 +276,23 @@ def add_note(store: HandoffStore, ticket_id: str, staff: str, text: Any) -> dict
     return {"id": note_id, "staff": author, "text": body, "created_at": now.isoformat()}
 
 
-def active_account(c: Cursor, username: str) -> bool | None:
-    """Whether ``username`` has an active staff account; None while there are no accounts at all."""
-    if not c.rows("SELECT 1 FROM staff_accounts LIMIT 1"):
-        return None
+def active_account(c: Cursor, username: str) -> bool:
+    """Whether ``username`` has an active (not disabled) staff account."""
     return bool(c.rows("SELECT 1 FROM staff_accounts WHERE username = ? AND disabled = 0", (username,)))
 
 
 def reassign(store: HandoffStore, ticket_id: str, to: Any) -> tuple[Ticket, str | None]:
     """Give an open or claimed ticket to ``to`` (claimed by them); returns it and who had it before.
 
-    Once staff accounts exist, ``to`` must be an active account (UnknownStaff otherwise). Reassigning an open
-    ticket claims it for them, which counts as its first staff action.
+    ``to`` must be the username of an active account (UnknownStaff otherwise; usernames are case-insensitive, as at
+    sign-in). Reassigning an open ticket claims it for them, which counts as its first staff action.
     """
-    name = _clean(to, "the staff name to reassign to", MAX_STAFF_NAME)
+    name = _clean(to, "the staff name to reassign to", MAX_STAFF_NAME).lower()
     now = store.clock()
     with store._tx() as c:
-        if active_account(c, name) is False:
+        before = store._load(c, ticket_id)  # TicketNotFound first: an unknown ticket is 404 whoever it is for
+        if not active_account(c, name):
             raise UnknownStaff(f"no active staff account is named {name!r}")
-        before = store._load(c, ticket_id)
         if before.status == "resolved":
             raise InvalidTransition(f"ticket {ticket_id!r} is resolved; it can't be reassigned")
         c.run(

@@ -15,7 +15,7 @@ from bot.handoff.models import (
     TicketNotFound,
     utcnow,
 )
-from bot.handoff.schema import SERIAL
+from bot.handoff.schema import APPEND_ONLY, SERIAL
 from bot.handoff.sqlite import SqliteHandoffStore
 from bot.handoff.store import DDL, TICKET_COLS, Cursor, HandoffStore, as_utc
 
@@ -57,6 +57,8 @@ class PostgresHandoffStore(HandoffStore):
                     for stmt in DDL.format(ts="TIMESTAMPTZ", serial=SERIAL["postgres"]).split(";"):
                         if stmt.strip():
                             conn.execute(stmt)
+                    for stmt in APPEND_ONLY["postgres"]:
+                        conn.execute(stmt)
                     conn.commit()
                     self._schema_ready = True
                 yield Cursor(conn, postgres=True)

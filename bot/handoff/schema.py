@@ -8,6 +8,23 @@ audit log has its own retention (``bot.handoff.audit``) and holds no message tex
 # Tables keyed by ticket id that are deleted with their ticket.
 TICKET_TABLES = ("handoff_messages", "handoff_outbox", "ticket_contacts", "ticket_replies", "ticket_notes")
 
+# The audit log is append-only in the database too: run these one by one after DDL (PostgreSQL's function body holds
+# semicolons, so they are not part of DDL, which that backend splits on ";").
+APPEND_ONLY: dict[str, tuple[str, ...]] = {
+    "sqlite": (
+        "CREATE TRIGGER IF NOT EXISTS audit_log_append_only BEFORE UPDATE ON audit_log "
+        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+    ),
+    "postgres": (
+        "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$",
+        "CREATE OR REPLACE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
+        "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+        "CREATE OR REPLACE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
+    ),
+}
+
 SERIAL = {"sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT", "postgres": "BIGSERIAL PRIMARY KEY"}
 
 DDL = """

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.handoff.models import Clock, utcnow
-from bot.handoff.schema import SERIAL
+from bot.handoff.schema import APPEND_ONLY, SERIAL
 from bot.handoff.store import DDL, Cursor, HandoffStore
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,8 @@ class SqliteHandoffStore(HandoffStore):
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(DDL.format(ts="TEXT", serial=SERIAL["sqlite"]))
+            for stmt in APPEND_ONLY["sqlite"]:
+                conn.execute(stmt)
         finally:
             conn.close()
 

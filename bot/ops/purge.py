@@ -3,7 +3,8 @@
 Conversations live in Rasa's SQL tracker store: the SQLite file TRACKER_DB (default var/tracker.db) or, when DB_HOST
 is set (production profile), PostgreSQL from DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD with the same defaults as
 the stack and deploy/ (database "eczema"; see bot/settings.py). Tickets live in the handoff store.
-SMS opt-outs are a compliance record and are kept.
+SMS opt-outs are a compliance record and are kept. The audit trail has its own, longer retention: entries older than
+AUDIT_RETENTION_DAYS (default 2190, six years) are deleted (bot.handoff.audit.purge_audit).
 
 Deleted means gone from the files where the stores can make it so: on SQLite the purge deletes with secure_delete
 (rows zeroed) and then checkpoints and truncates the write-ahead log; on PostgreSQL it runs VACUUM on the purged
@@ -19,6 +20,7 @@ import sys
 import time
 from typing import Any
 
+from bot.handoff.audit import purge_audit
 from bot.handoff.store import open_store
 from bot.settings import Settings, get_settings
 
@@ -95,12 +97,16 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--days", type=int, default=settings.retention_days)
+    parser.add_argument("--audit-days", type=int, default=settings.audit_retention_days)
     args = parser.parse_args(argv)
     events = purge_conversations(args.days, settings=settings)
-    tickets = open_store(settings).purge(args.days)
+    store = open_store(settings)
+    tickets = store.purge(args.days)
     if tickets:
         vacuum_handoff_tables(settings)
+    audited = purge_audit(store, args.audit_days)
     print(f"purged {events} conversation events and {tickets} tickets older than {args.days} days")
+    print(f"purged {audited} audit entries older than {args.audit_days} days")
     return 0
 
 

@@ -41,6 +41,7 @@ from bot.ops.processes import stop_process_group, wait_for
 from bot.private_files import UMASK, make_private, open_private, private_dir, use_private_umask
 from bot.rasa_server.settings import ChannelSettings
 from bot.settings import Settings, child_environ, get_settings
+from bot.staff.preflight import problems as staff_problems
 
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -104,6 +105,8 @@ class Stack:
     generated_rest_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     # Rasa's credential for the action server (X-Action-Token) when ACTION_SERVER_TOKEN is unset; one per Stack.
     action_server_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    # The staff API's machine token (reads only) when STAFF_TOKEN is unset; one per Stack, 43 characters.
+    staff_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     # prod: nginx's configuration, pid and temporary files (default: next to log_dir, in "nginx").
     nginx_dir: Path | None = None
 
@@ -175,6 +178,8 @@ class Stack:
         env.setdefault("TRACKER_DB", str(ROOT / "var" / "tracker.db"))
         if not env.get("ACTION_SERVER_TOKEN"):
             env["ACTION_SERVER_TOKEN"] = self.action_server_token
+        if not env.get("STAFF_TOKEN"):
+            env["STAFF_TOKEN"] = self.staff_token
         if self.prod:
             self._prod_env(env)
         # A SettingsError naming the variable before any child starts (the Rasa channels' reader is stdlib only).
@@ -225,6 +230,12 @@ class Stack:
         shutil.rmtree(folder, ignore_errors=True)  # a dead worker's files would be summed in forever
         private_dir(folder)
         self._spawn("actions", [str(PYTHON), "-m", "bot.action_server"], {"PROMETHEUS_MULTIPROC_DIR": str(folder)})
+
+    def run_tool(self, module: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        """Run `python -m module args` with the children's environment, e.g. bot.staff.accounts to add staff."""
+        return subprocess.run(  # nosec B603  # our own interpreter and module, no shell
+            [str(PYTHON), "-m", module, *args], cwd=ROOT, env=self._env(), input=stdin, capture_output=True, text=True
+        )
 
     def start_staff(self) -> None:
         self._spawn("staff", [str(PYTHON), "-m", "bot.staff"])
@@ -404,8 +415,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         stack = Stack()
     if not settings.staff_token:
-        stack.env["STAFF_TOKEN"] = secrets.token_urlsafe(16)
-        print(f"STAFF_TOKEN was not set; this run's staff token is: {stack.env['STAFF_TOKEN']}")
+        print(f"STAFF_TOKEN was not set; this run's machine token (staff API, reads only) is: {stack.staff_token}")
+    if problems := staff_problems(Settings.from_env(stack._env())):
+        print(f"error: the staff app will not start: {'; '.join(problems)}", file=sys.stderr)
+        return 2
     if stack.prod and not settings.rest_api_key:
         print(f"REST_API_KEY was not set; this run's REST key is: {stack.generated_rest_key}")
     elif not stack.rest_api_key:
@@ -431,7 +444,7 @@ Ready.
                    -d '{{"sender": "me", "message": "what are the side effects of methotrexate?"}}'
   Terminal chat: make chat           (in another terminal)
   Demo portal:   {stack.staff_url}/
-  Staff inbox:   {stack.staff_url}/staff
+  Staff inbox:   {stack.staff_url}/staff  (sign in with an account: make staff-add)
 Press Ctrl-C to stop.""",
             flush=True,
         )

@@ -89,6 +89,8 @@ WORD_SETS = (
     "not_an_amount_after",
     "not_a_change_before",
     "needs_medicine",
+    "dose_timing",
+    "dose_amount",
 )
 REGEXES = ("persistent", "fever_words")
 _MACRO = re.compile(r"\{([a-z_]+)\}")

@@ -16,6 +16,8 @@ from bot.safety.lexicon import Category, RedFlagData, Urgency, load_categories, 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
 
+_SENTENCE_END = frozenset({".", "?", "!", ";"})
+
 
 @dataclass(frozen=True)
 class RedFlag:
@@ -49,6 +51,8 @@ class RedFlagMatcher:
                 continue
             if key.startswith("emergency_overdose") and self._time_not_amount(doc, end):
                 continue  # "took my rinvoq 2 hours late"
+            if key == "emergency_overdose:dose" and self._timing_not_amount(doc, start, end):
+                key = "dose_change"  # "took my methotrexate on tuesday instead of monday"
             if key == "dose_change" and start > 0 and doc[start - 1].lower_ in self._words["not_a_change_before"]:
                 continue  # "after stopping cyclosporine" is about what happens, not a request to change
             found[(key, start, end)] = None
@@ -81,6 +85,25 @@ class RedFlagMatcher:
 
     def _time_not_amount(self, doc: Doc, end: int) -> bool:
         return doc[end - 1].like_num and end < len(doc) and doc[end].lower_ in self._words["not_an_amount_after"]
+
+    def _timing_not_amount(self, doc: Doc, start: int, end: int) -> bool:
+        """A wrong-dose phrase whose sentence speaks of when (a weekday, late, apart) and of no amount."""
+        left, right = start, end
+        while left > 0 and doc[left - 1].text not in _SENTENCE_END:
+            left -= 1
+        while right < len(doc) and doc[right].text not in _SENTENCE_END:
+            right += 1
+        words = doc[left:right]
+        timing, amount = self._words["dose_timing"], self._words["dose_amount"]
+        if not any(t.lower_ in timing for t in words):
+            return False
+        for t in words:
+            if t.lower_ in amount:
+                return False
+            follower = doc[t.i + 1].lower_ if t.i + 1 < len(doc) else ""
+            if t.like_num and follower not in self._words["not_an_amount_after"]:
+                return False
+        return True
 
     def _derived(self, spans: list[tuple[str, int, int]], lowered: str) -> list[tuple[str, int, int]]:
         """Flags that depend on two signs in one message: blisters with fever, vomiting that won't stop."""

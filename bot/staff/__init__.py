@@ -1,7 +1,4 @@
-"""Staff inbox: a small Sanic app where clinic staff see, claim and resolve handoff tickets."""
+"""Staff inbox: a small Sanic app where clinic staff see, claim and resolve handoff tickets (bot/staff/app.py).
 
-from __future__ import annotations
-
-from bot.staff.app import create_app
-
-__all__ = ["create_app"]
+Nothing is imported here, so ``python -m bot.staff.accounts`` runs its module once.
+"""

@@ -9,15 +9,19 @@ from bot.portal import portal_blueprint
 from bot.private_files import use_private_umask
 from bot.settings import configure_logging, get_settings
 from bot.staff.app import create_app
+from bot.staff.preflight import StaffConfigError
 
 
 def main() -> None:
     use_private_umask()  # the handoff store and its spool: readable by this user only
     settings = get_settings()
     configure_logging(settings)
-    app = create_app(
-        settings, run_outbox_worker=True, serve_metrics=True, extra_blueprints=[portal_blueprint(settings)]
-    )
+    try:
+        app = create_app(
+            settings, run_outbox_worker=True, serve_metrics=True, extra_blueprints=[portal_blueprint(settings)]
+        )
+    except StaffConfigError as exc:
+        raise SystemExit(f"error: the staff app will not start: {exc}") from None
     app.run(host=settings.staff_host, port=settings.staff_port, single_process=True, motd=False, access_log=False)
 
 

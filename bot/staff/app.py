@@ -1,8 +1,9 @@
 """The staff inbox app: pages at /staff (bot/staff/pages.py) and a JSON API at /staff/api.
 
-The API takes a Bearer token (machines) or the inbox page's session cookie (bot/staff/auth.py,
-bot/staff/sessions.py). No /staff URL may carry a credential in its query string: such requests
-are refused with 400 before any route runs (and the query string is never logged).
+The API takes a signed-in account's session cookie, the identity header of a trusted single sign-on proxy, or the
+Bearer STAFF_TOKEN (machine access: reads only); bot/staff/gate.py decides who is calling. No /staff URL may carry a
+credential in its query string: such requests are refused with 400 before any route runs (and the query string is
+never logged). The app refuses to start with unsafe settings (bot/staff/preflight.py).
 
 Mounting more pages on the same server (the demo patient portal at "/", widget files): build
 them as Sanic blueprints in their own module and pass them in, e.g.
@@ -16,13 +17,12 @@ import asyncio
 import itertools
 import logging
 from collections.abc import Callable, Sequence
-from functools import partial
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from sanic import Blueprint, Request, Sanic
 from sanic.config import Config
-from sanic.exceptions import SanicException
+from sanic.exceptions import Forbidden, SanicException
 from sanic.response import BaseHTTPResponse, HTTPResponse
 from sanic.response import json as json_response
 
@@ -34,25 +34,22 @@ from bot.handoff.store import HandoffStore, open_store
 from bot.rasa_server.logfmt import HEADER as REQUEST_ID_HEADER
 from bot.rasa_server.logfmt import current_request_id, new_request_id
 from bot.settings import Settings
-from bot.staff.auth import (
-    SAFE_METHODS,
-    StaffIdentity,
-    bearer_ok,
-    cookie_session,
-    csrf_ok,
-    staff_of,
-    url_credential,
-)
+from bot.staff.accounts import totp_sealer
+from bot.staff.audit_view import audit_page_blueprint, with_audit_routes
+from bot.staff.auth import staff_of, url_credential
 from bot.staff.dashboard import dashboard_page_blueprint, with_dashboard_routes
 from bot.staff.gaps import gaps_page_blueprint, with_gap_routes
-from bot.staff.http import audited
+from bot.staff.gate import Refused, authenticate, with_me_route
+from bot.staff.http import audited, json_body
 from bot.staff.http import error as _error
 from bot.staff.http import ticket_id as _ticket_id
 from bot.staff.inbox import with_inbox_routes
 from bot.staff.metrics import StoreCollector
 from bot.staff.pages import CSP, STATIC_DIR, page_blueprint
+from bot.staff.preflight import check as preflight_check
 from bot.staff.roles import ACT, require
 from bot.staff.sessions import SessionStore
+from bot.staff.signin import Lockout, UnknownNames
 
 __all__ = ["CSP", "STATIC_DIR", "StaffApp", "api_blueprint", "create_app"]
 
@@ -64,27 +61,8 @@ T = TypeVar("T")
 StaffApp = Sanic[Config, SimpleNamespace]
 
 
-def identify(request: Request, settings: Settings) -> StaffIdentity | HTTPResponse:
-    """Who the request comes from (Bearer token or session cookie), or the refusal to answer with (401, 403)."""
-    if "authorization" in request.headers:
-        if bearer_ok(request, settings.staff_token.get_secret_value()):
-            return StaffIdentity("machine", "Machine access", "machine")
-    elif (session := cookie_session(request, request.app.ctx.sessions)) is not None:
-        if request.method in SAFE_METHODS or csrf_ok(request):
-            return StaffIdentity(session.subject, session.subject, "admin")
-        return _error(403, "csrf", "Cross-site request refused.")
-    metrics.REFUSED_STAFF.inc()
-    response = _error(401, "unauthorized", "A valid staff token is required.")
-    response.headers["WWW-Authenticate"] = "Bearer"
-    return response
-
-
 def api_blueprint(settings: Settings) -> Blueprint:
-    """The JSON API; every route requires ``Authorization: Bearer <STAFF_TOKEN>`` or a session cookie.
-
-    With the cookie, POSTs also need the CSRF header (bot/staff/auth.py); a request that sends an
-    Authorization header is judged by it alone.
-    """
+    """The JSON API; every route requires a signed-in caller (bot/staff/gate.py sets ``request.ctx.staff``)."""
     bp = Blueprint("staff_api", url_prefix="/staff/api")
 
     def store_of(request: Request) -> HandoffStore:
@@ -95,18 +73,22 @@ def api_blueprint(settings: Settings) -> Blueprint:
         return await asyncio.to_thread(fn, *args)
 
     @bp.on_request
-    async def require_token(request: Request) -> HTTPResponse | None:
-        found = identify(request, settings)
-        if isinstance(found, HTTPResponse):
-            return found
-        request.ctx.staff = found
+    async def require_staff(request: Request) -> HTTPResponse | None:
+        try:
+            await authenticate(request, settings)
+        except Refused as refused:
+            metrics.REFUSED_STAFF.inc()
+            response = _error(refused.status, refused.code, refused.message)
+            if refused.status == 401:
+                response.headers["WWW-Authenticate"] = "Bearer"
+            return response
         return None
 
     @bp.post("/tickets/<ticket_id:str>/claim")
     async def claim(request: Request, ticket_id: str) -> HTTPResponse:
         require(request, ACT)
-        staff = staff_of(request).username
-        ticket = await call(store_of(request).claim, _ticket_id(ticket_id), staff)
+        json_body(request)  # a body is optional; "claimed by" is the signed-in account, never a field
+        ticket = await call(store_of(request).claim, _ticket_id(ticket_id), staff_of(request).username)
         await audited(request, "claim", ticket.id)
         log.info("ticket %s claimed", ticket.id)
         return json_response(await call(ticket_detail, store_of(request), settings, ticket.id))
@@ -138,13 +120,19 @@ def create_app(
     run_outbox_worker: also deliver staff notifications from this process (``python -m bot.staff``).
     cookie_secure: the session cookie's Secure flag; None (default) sets it on requests that came over TLS.
     serve_metrics: serve Prometheus metrics (with the store's, read per scrape) on METRICS_HOST:STAFF_METRICS_PORT.
+    Raises bot.staff.preflight.StaffConfigError for unsafe settings (a short STAFF_TOKEN, no DATA_ENCRYPTION_KEY beyond
+    loopback, proxy mode without trusted proxies).
     """
+    preflight_check(settings)
     app: StaffApp = Sanic(f"staff_inbox_{next(_app_numbers)}", configure_logging=False)
     app.config.REQUEST_MAX_SIZE = MAX_BODY
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.ctx.store = store
     app.ctx.worker = None
-    app.ctx.sessions = SessionStore()
+    app.ctx.sessions = SessionStore(idle=settings.staff_session_idle_seconds)
+    app.ctx.lockout = Lockout(settings.staff_lockout_failures, settings.staff_lockout_seconds)
+    app.ctx.unknown_names = UnknownNames()
+    app.ctx.sealer = totp_sealer(settings)
 
     @app.on_request
     async def set_request_id(request: Request) -> None:
@@ -159,9 +147,10 @@ def create_app(
 
     app.blueprint(page_blueprint(settings, cookie_secure=cookie_secure))
     api = with_dashboard_routes(with_inbox_routes(with_gap_routes(api_blueprint(settings)), settings), settings)
-    app.blueprint(api)
+    app.blueprint(with_audit_routes(with_me_route(api)))
     app.blueprint(gaps_page_blueprint(STATIC_DIR, CSP))
-    app.blueprint(dashboard_page_blueprint(settings, partial(identify, settings=settings)))
+    app.blueprint(audit_page_blueprint(STATIC_DIR, CSP))
+    app.blueprint(dashboard_page_blueprint(settings))
     for bp in extra_blueprints:
         app.blueprint(bp)
 
@@ -172,7 +161,7 @@ def create_app(
     @app.before_server_start
     async def open_resources(app: StaffApp) -> None:
         if not settings.staff_token:
-            log.warning("STAFF_TOKEN is not set: the staff API refuses every request")
+            log.warning("STAFF_TOKEN is not set: no machine (Bearer) access to the staff API")
         if app.ctx.store is None:
             app.ctx.store = await asyncio.to_thread(open_store, settings)
         if run_outbox_worker:
@@ -217,6 +206,10 @@ def create_app(
     @app.exception(ValueError)
     async def bad_value(request: Request, exc: Exception) -> HTTPResponse:
         return _error(400, "bad_request", str(exc))
+
+    @app.exception(Forbidden)
+    async def forbidden(request: Request, exc: Exception) -> HTTPResponse:
+        return _error(403, "forbidden", str(exc))
 
     @app.exception(SanicException)
     async def http_error(request: Request, exc: Exception) -> HTTPResponse:

@@ -1,8 +1,9 @@
-"""Who a staff request comes from: a Bearer token (machines) or a session cookie (the inbox page).
+"""Building blocks of the staff app's authentication (bot/staff/gate.py puts them together): the caller's identity,
+the Bearer token check, and the CSRF and credential-in-URL checks.
 
-Cookie-authenticated requests that change state must also pass `csrf_ok`: a custom header that only the
-page's own script sends (a cross-site form cannot set it) and, when the browser says where the request
-comes from, the same origin. Credentials are never taken from the URL: `url_credential` finds them so
+Browser-authenticated (session cookie or single sign-on) requests that change state must also pass `csrf_ok`: a
+custom header that only the page's own script sends (a cross-site form cannot set it) and, when the browser says
+where the request comes from, the same origin. Credentials are never taken from the URL: `url_credential` finds them so
 the app can refuse the request (a URL ends up in history, proxy logs and Referer headers).
 """
 
@@ -14,10 +15,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from sanic import Request
 
-from bot.staff.sessions import COOKIE, Session, SessionStore
-
 CSRF_HEADER = "X-Staff-CSRF"
-URL_CREDENTIALS = frozenset({"token", "access_token", "staff_token", "session", "staff_session"})
+URL_CREDENTIALS = frozenset({"token", "access_token", "staff_token", "session", "staff_session", "password", "totp"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -52,10 +51,6 @@ def token_matches(given: str, token: str) -> bool:
 def bearer_ok(request: Request, token: str) -> bool:
     scheme, _, value = (request.headers.get("authorization") or "").partition(" ")
     return scheme.lower() == "bearer" and token_matches(value.strip(), token)
-
-
-def cookie_session(request: Request, sessions: SessionStore) -> Session | None:
-    return sessions.get(request.cookies.get(COOKIE) or "")
 
 
 def same_origin(request: Request) -> bool:

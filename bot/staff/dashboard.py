@@ -10,7 +10,6 @@ aspects the handouts don't cover, per medicine (bot/handoff/gaps.py). Counts onl
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import timezone
 from html import escape
 from string import Template
@@ -27,7 +26,7 @@ from bot.handoff.models import URGENCIES
 from bot.handoff.outcomes import OUTCOMES, outcomes_per_day
 from bot.handoff.store import HandoffStore
 from bot.staff import charts
-from bot.staff.auth import StaffIdentity
+from bot.staff.gate import Refused, authenticate
 from bot.staff.pages import CSP, STATIC_DIR
 from bot.staff.roles import DASHBOARD, require
 
@@ -171,19 +170,17 @@ def with_dashboard_routes(api: Blueprint, settings: Settings) -> Blueprint:
     return api
 
 
-def dashboard_page_blueprint(
-    settings: Settings, identify: Callable[[Request], StaffIdentity | HTTPResponse]
-) -> Blueprint:
-    """The page at /staff/dashboard; ``identify`` is the API's authentication (a refusal sends the browser to
-    the login page)."""
+def dashboard_page_blueprint(settings: Settings) -> Blueprint:
+    """The page at /staff/dashboard, behind the API's authentication (bot/staff/gate.py); a caller who is not
+    signed in is sent to the sign-in page."""
     bp = Blueprint("staff_dashboard_page")
 
     @bp.get("/staff/dashboard")
     async def page(request: Request) -> HTTPResponse:
-        found = identify(request)
-        if isinstance(found, HTTPResponse):
+        try:
+            await authenticate(request, settings)
+        except Refused:
             return redirect("/staff", status=303)
-        request.ctx.staff = found
         headers = {"Content-Security-Policy": CSP, "Cache-Control": "no-store"}
         try:
             require(request, DASHBOARD)

@@ -1,8 +1,10 @@
 """An outsider's probe of the running staff app (`python -m bot.staff`), over plain HTTP only.
 
 What an attacker on the network could try: credentials in URLs, weak session cookies, the API without
-credentials, path traversal on the static files, framing and script injection (CSP), and odd methods
-or oversized input meant to crash the server. The answers must be refusals (4xx), never a 5xx.
+credentials, guessing passwords (the lockout answers 429 for real and made-up names alike), the machine token
+acting on tickets, spoofing the single sign-on header, path traversal on the static files, framing and script
+injection (CSP), and odd methods or oversized input meant to crash the server. The answers must be refusals
+(4xx), never a 5xx.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import requests
 
-from tests.staff.staff_support import StaffServer, start_server, stop_server
+from tests.staff.staff_support import Staff, StaffServer, add_staff, start_server, stop_server
 
 pytestmark = pytest.mark.integration
 
@@ -42,9 +44,13 @@ def raw(server: StaffServer, request: bytes) -> tuple[int, bytes]:
     return status, data
 
 
+def form(staff: Staff) -> dict[str, str]:
+    return {"username": staff.username, "password": staff.password, "totp": staff.code()}
+
+
 def login(server: StaffServer) -> requests.Response:
     return requests.post(
-        f"{server.base_url}/staff/login", data={"token": server.token}, allow_redirects=False, timeout=5
+        f"{server.base_url}/staff/login", data=form(add_staff(server)), allow_redirects=False, timeout=5
     )
 
 
@@ -53,13 +59,14 @@ def test_the_login_form_posts_and_no_credential_ever_lands_in_a_url(server: Staf
     forms = re.findall(r"<form\b[^>]*>", page, re.I)
     assert forms and all(re.search(r'method="post"', form, re.I) for form in forms)
     session = requests.Session()
-    response = session.post(f"{server.base_url}/staff/login", data={"token": server.token}, timeout=5)
+    staff = add_staff(server)
+    response = session.post(f"{server.base_url}/staff/login", data=form(staff), timeout=5)
     assert response.status_code == 200 and "staff.js" in response.text  # followed the 303 to the inbox
     urls = (
         [r.url for r in response.history] + [response.url] + [r.headers.get("Location", "") for r in response.history]
     )
-    assert all(server.token not in unquote(url) for url in urls)
-    assert server.token not in server.log_text()
+    assert all(staff.password not in unquote(url) for url in urls)
+    assert staff.password not in server.log_text() and server.token not in server.log_text()
 
 
 @pytest.mark.parametrize(
@@ -83,7 +90,7 @@ def test_the_session_cookie_is_httponly_strict_scoped_and_not_the_token(server: 
     assert attributes["path"] == "Path=/staff"
     value = response.cookies[COOKIE]
     assert server.token not in value and len(value) >= 32
-    assert login(server).cookies[COOKIE] != value  # not derived from the token: a new one each login
+    assert login(server).cookies[COOKIE] != value  # random: a new one each login
 
 
 @pytest.mark.parametrize(
@@ -165,7 +172,7 @@ def test_oversized_and_malformed_input_is_4xx(server: StaffServer) -> None:
     base = server.base_url
     big = "t" * 300_000
     session = requests.Session()
-    session.post(f"{base}/staff/login", data={"token": server.token}, timeout=5)
+    session.post(f"{base}/staff/login", data=form(add_staff(server)), timeout=5)
     probes = [
         requests.post(f"{base}/staff/login", data={"token": big}, timeout=10),
         requests.post(f"{base}/staff/login", data=b"token=%ZZ%%&&==", timeout=5),
@@ -175,7 +182,7 @@ def test_oversized_and_malformed_input_is_4xx(server: StaffServer) -> None:
             headers={"Content-Type": "multipart/form-data; boundary=x"},
             timeout=5,
         ),
-        requests.post(f"{base}/staff/login", json={"token": server.token}, timeout=5),
+        requests.post(f"{base}/staff/login", json=form(add_staff(server)), timeout=5),
         requests.get(f"{base}/staff", headers={"Cookie": f"{COOKIE}={'a' * 7000}"}, timeout=5),
         requests.get(f"{base}/staff/api/tickets", headers={"X-Filler": "a" * 20_000}, timeout=5),
         session.post(f"{base}/staff/api/tickets/T1/claim", data=big, headers={"X-Staff-CSRF": "1"}, timeout=10),
@@ -189,3 +196,32 @@ def test_oversized_and_malformed_input_is_4xx(server: StaffServer) -> None:
     assert status == 413
     assert requests.get(f"{base}/healthz", timeout=5).status_code == 200
     assert "Traceback" not in server.log_text()
+
+
+def test_password_guessing_is_locked_out_with_429_for_real_and_made_up_names(server: StaffServer) -> None:
+    real = add_staff(server)
+    for username in (real.username, "made-up-name"):
+        statuses = []
+        for n in range(8):
+            guess = {"username": username, "password": f"guess-number-{n}", "totp": "123456"}
+            response = requests.post(f"{server.base_url}/staff/login", data=guess, allow_redirects=False, timeout=10)
+            statuses.append(response.status_code)
+            assert "Set-Cookie" not in response.headers
+        assert statuses == [401] * 5 + [429] * 3, statuses  # STAFF_LOCKOUT_FAILURES defaults to 5
+        assert 1 <= int(response.headers["Retry-After"]) <= 900
+    right = requests.post(f"{server.base_url}/staff/login", data=form(real), allow_redirects=False, timeout=10)
+    assert right.status_code == 429  # the right password too, until the lockout ends
+    assert "guess-number" not in server.log_text()
+
+
+def test_the_machine_token_cannot_act_and_a_sso_header_means_nothing_here(server: StaffServer) -> None:
+    ticket = server.store().create_ticket("attack-1", "rest", "urgent", "fever", "hot", [])
+    bearer = {"Authorization": f"Bearer {server.token}"}
+    for action in ("claim", "resolve"):
+        response = requests.post(f"{server.base_url}/staff/api/tickets/{ticket.id}/{action}", headers=bearer, timeout=5)
+        assert response.status_code == 403
+    admin = add_staff(server, "admin")
+    spoof = {"X-Forwarded-User": admin.username, "X-Forwarded-For": "127.0.0.1"}
+    assert requests.get(f"{server.base_url}/staff/api/me", headers=spoof, timeout=5).status_code == 401
+    assert requests.get(f"{server.base_url}/staff/api/audit", headers=bearer, timeout=5).status_code == 403
+    assert server.store().get_ticket(ticket.id).status == "open"

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import secrets
+import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import pyotp
 import pytest
 import requests
 
 from bot.ops.ports import free_port
 from bot.ops.stack import Ports, Stack
 
-STAFF_TOKEN = "e2e-staff-token"
+STAFF_TOKEN = "e2e-staff-machine-token-0123456789abcdef"  # machine access: reads only
 TWILIO_TOKEN = "e2e-twilio-auth-token"
 REST_KEY = "e2e-rest-api-key-0123456789abcdef"  # the REST channel is behind a key, as in production
 
@@ -37,6 +42,28 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield stack
     finally:
         stack.stop()
+
+
+@dataclass(frozen=True)
+class StaffLogin:
+    """A staff account made with `python -m bot.staff.accounts add` (what `make staff-add` runs) on the stack."""
+
+    username: str
+    name: str
+    password: str
+    secret: str
+
+    def code(self) -> str:
+        return pyotp.TOTP(self.secret).at(time.time())
+
+
+def add_staff(stack: Stack, role: str = "clinician", name: str = "Nurse Kim") -> StaffLogin:
+    username = f"{role}-{secrets.token_hex(3)}"
+    password = secrets.token_urlsafe(16)
+    done = stack.run_tool("bot.staff.accounts", "add", username, "--name", name, "--role", role, stdin=password + "\n")
+    assert done.returncode == 0, done.stderr
+    uri = next(line for line in done.stdout.splitlines() if line.startswith("otpauth://"))
+    return StaffLogin(username, name, password, parse_qs(urlsplit(uri).query)["secret"][0])
 
 
 class Chat:

@@ -10,7 +10,7 @@ import requests
 from playwright.sync_api import Page, expect
 
 from bot.ops.stack import Stack
-from tests.e2e.conftest import STAFF_TOKEN, Chat, customs
+from tests.e2e.conftest import STAFF_TOKEN, Chat, add_staff, customs
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -48,9 +48,13 @@ def test_staff_logs_in_sees_a_ticket_from_the_rest_channel_and_resolves_it(page:
     handoff = customs(chat.send("my daughter took a whole bottle of her azathioprine"))[0]
     assert handoff["kind"] == "handoff" and handoff["urgency"] == "emergency"
 
+    staff = add_staff(stack)
     page.goto(stack.staff_url + "/staff")
-    page.get_by_label("Staff token").fill(STAFF_TOKEN)
+    page.get_by_label("Username").fill(staff.username)
+    page.get_by_label("Password").fill(staff.password)
+    page.get_by_label("Authentication code").fill(staff.code())
     page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#signed-in")).to_have_text(f"Signed in as {staff.name} (clinician)")
     row = page.locator(f'.ticket-row[data-id="{handoff["ticket_id"]}"]')
     expect(row).to_be_visible()
     row.click()

@@ -34,7 +34,7 @@ MIX = [
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("metrics-stack")
     env = {
-        "STAFF_TOKEN": "e2e-staff-token",
+        "STAFF_TOKEN": "e2e-staff-machine-token-0123456789abcdef",
         "HANDOFF_DB_PATH": str(tmp / "handoff.sqlite"),
         "TRACKER_DB": str(tmp / "tracker.db"),
         "DATABASE_URL": "",

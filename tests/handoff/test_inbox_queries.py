@@ -269,15 +269,18 @@ def add_account(store: HandoffStore, username: str, disabled: bool = False) -> N
         )
 
 
-def test_reassign_claims_for_the_new_person_and_checks_accounts_once_there_are_any(store: HandoffStore) -> None:
+def test_reassign_claims_for_an_active_account_only(store: HandoffStore) -> None:
     made = ticket(store, n=1)
-    changed, before = reassign(store, made.id, "anyone")  # no accounts yet: any name
-    assert (changed.status, changed.claimed_by, before) == ("claimed", "anyone", None)
-    claimed_at = changed.claimed_at
+    with pytest.raises(UnknownStaff):
+        reassign(store, made.id, "anyone")  # not even with no accounts at all
+    add_account(store, "lee")
     add_account(store, "kim")
     add_account(store, "gone", disabled=True)
+    changed, before = reassign(store, made.id, " Lee ")  # usernames are case-insensitive, as at sign-in
+    assert (changed.status, changed.claimed_by, before) == ("claimed", "lee", None)
+    claimed_at = changed.claimed_at
     changed, before = reassign(store, made.id, "kim")
-    assert (changed.claimed_by, before, changed.claimed_at) == ("kim", "anyone", claimed_at)
+    assert (changed.claimed_by, before, changed.claimed_at) == ("kim", "lee", claimed_at)
     for name in ("gone", "nobody"):
         with pytest.raises(UnknownStaff):
             reassign(store, made.id, name)

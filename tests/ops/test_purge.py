@@ -111,3 +111,23 @@ def test_purged_tickets_are_gone_from_the_handoff_file_and_its_wal(tmp_path):  #
     assert marker.encode() not in _raw(store.path)
     assert [t.id for t in store.list_tickets(status=None)] == [kept.id]
     other.close()
+
+
+def test_make_purge_deletes_audit_entries_past_their_own_retention_only(tmp_path, monkeypatch, capsys):  # noqa: ANN001
+    from bot.handoff import audit
+    from bot.ops import purge
+
+    now = dt.datetime.now(dt.timezone.utc)
+    for age_days, actor in ((2191, "seven-years-ago"), (400, "last-year"), (0, "today")):
+        store = SqliteHandoffStore(tmp_path / "handoff.sqlite", clock=lambda d=age_days: now - dt.timedelta(days=d))
+        audit.record(store, actor, "login")
+    settings = Settings.from_env(
+        {"HANDOFF_DB_PATH": str(tmp_path / "handoff.sqlite"), "TRACKER_DB": str(tmp_path / "none.db")}
+    )
+    monkeypatch.setattr(purge, "get_settings", lambda: settings)
+    assert purge.main([]) == 0
+    assert "purged 1 audit entries older than 2190 days" in capsys.readouterr().out
+    left = [e.actor for e in audit.entries(SqliteHandoffStore(tmp_path / "handoff.sqlite"))]
+    assert left == ["today", "last-year"]
+    assert purge.main(["--audit-days", "365"]) == 0
+    assert [e.actor for e in audit.entries(SqliteHandoffStore(tmp_path / "handoff.sqlite"))] == ["today"]

@@ -18,7 +18,7 @@ from prod_support import REST_KEY, PgDatabase, ProdEnv, WebhookSink, redis_comma
 from bot.ops.ports import free_port
 from bot.ops.stack import Ports, Stack
 
-STAFF_TOKEN = "prod-staff-token"
+STAFF_TOKEN = "prod-staff-machine-token-0123456789abcdef"  # at least 32 characters
 CLINIC_PHONE = "555-0100"
 START_TIMEOUT = 420.0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -14,10 +15,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import requests
 
 from bot.handoff.sqlite import SqliteHandoffStore
 from bot.ops.ports import free_port
+from bot.staff.accounts import create_account
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,12 +52,35 @@ class StaffServer:
         return self.log_path.read_text(errors="replace")
 
 
-def log_in(server: StaffServer, token: str | None = None) -> requests.Session:
-    """A requests session logged in through the form endpoint (it holds the session cookie)."""
+@dataclass(frozen=True)
+class Staff:
+    """An account made for a test: what its owner would type (the code comes from the TOTP secret)."""
+
+    username: str
+    password: str
+    secret: str
+    role: str
+
+    def code(self, steps: int = 0) -> str:
+        """The authenticator's code now (`steps` 30-second steps ahead: a code is accepted once, one step early)."""
+        return pyotp.TOTP(self.secret).at(time.time(), counter_offset=steps)
+
+
+def add_staff(server: StaffServer, role: str = "admin", name: str = "Nurse Kim") -> Staff:
+    """A new account in the server's database (a new one each time: a TOTP code signs in only once)."""
+    username = f"{role}-{secrets.token_hex(4)}"
+    password = secrets.token_urlsafe(16)
+    secret = create_account(server.store(), username, name, role, password, sealer=None, actor="test")
+    return Staff(username, password, secret, role)
+
+
+def log_in(server: StaffServer, staff: Staff | None = None, role: str = "admin") -> requests.Session:
+    """A requests session signed in through the form (it holds the session cookie), as a new account by default."""
+    staff = staff or add_staff(server, role)
     session = requests.Session()
     response = session.post(
         f"{server.base_url}/staff/login",
-        data={"token": server.token if token is None else token},
+        data={"username": staff.username, "password": staff.password, "totp": staff.code()},
         allow_redirects=False,
         timeout=5,
     )
@@ -62,10 +88,16 @@ def log_in(server: StaffServer, token: str | None = None) -> requests.Session:
     return session
 
 
-def acting_session(server: StaffServer) -> requests.Session:
-    """A logged-in session that also sends the CSRF header, as the inbox page's script does (it may act)."""
-    session = log_in(server)
-    session.headers["X-Staff-CSRF"] = "1"
+def csrf(server: StaffServer) -> dict[str, str]:
+    """What the inbox page's own script sends with a POST."""
+    return {"X-Staff-CSRF": "1", "Origin": server.base_url}
+
+
+def acting_session(server: StaffServer, staff: Staff | None = None, role: str = "staff") -> requests.Session:
+    """A signed-in session (as `staff`, or a new account of `role`) that sends the CSRF headers on every request, as
+    the inbox page's script does (it may act)."""
+    session = log_in(server, staff, role)
+    session.headers.update(csrf(server))
     return session
 
 

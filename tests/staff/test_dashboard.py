@@ -10,13 +10,14 @@ from html.parser import HTMLParser
 
 import pytest
 import requests
-from staff_support import StaffServer, log_in
+from staff_support import StaffServer, add_staff, log_in
 
 from bot.handoff.gaps import Gap, record_gap
 from bot.handoff.inbox import add_note
 from bot.handoff.outcomes import record_outcome
 from bot.handoff.store import HandoffStore
 from bot.staff import charts
+from bot.staff.accounts import update_account
 
 MESSAGE = "39C since last night, call 555-867-5309"
 
@@ -147,6 +148,21 @@ def test_the_dashboard_needs_a_login_and_a_sane_window(staff_server: StaffServer
     assert len(week["handoffs"]["per_day"]) == 7
     inbox = session.get(f"{staff_server.base_url}/staff", timeout=5).text
     assert 'href="/staff/dashboard"' in inbox
+
+
+@pytest.mark.integration
+def test_the_dashboard_page_follows_the_account_sign_in(staff_server: StaffServer) -> None:
+    url = f"{staff_server.base_url}/staff/dashboard"
+    machine = requests.get(url, headers={"Authorization": f"Bearer {staff_server.token}"}, timeout=10)
+    assert machine.status_code == 200 and "chart-handoffs" in machine.text  # the machine role may read it
+    wrong = requests.get(url, headers={"Authorization": "Bearer nope"}, allow_redirects=False, timeout=5)
+    assert wrong.status_code == 303
+    kim = add_staff(staff_server, "staff")
+    session = log_in(staff_server, kim)
+    assert session.get(url, allow_redirects=False, timeout=10).status_code == 200
+    update_account(staff_server.store(), kim.username, disabled=True, actor="test")
+    gone = session.get(url, allow_redirects=False, timeout=5)  # the account is read again on every request
+    assert gone.status_code == 303 and gone.headers["Location"] == "/staff"
 
 
 def test_charts_escape_labels_and_scale_sensibly() -> None:

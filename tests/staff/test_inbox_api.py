@@ -7,7 +7,7 @@ import secrets
 
 import pytest
 import requests
-from staff_support import StaffServer, acting_session
+from staff_support import StaffServer, acting_session, add_staff
 
 from bot.handoff.audit import entries
 from bot.handoff.models import Ticket
@@ -57,10 +57,12 @@ def test_the_list_has_summaries_a_cursor_and_counts(staff_server: StaffServer) -
 def test_viewing_a_ticket_is_audited_under_the_viewer(staff_server: StaffServer) -> None:
     made = new_ticket(staff_server)
     by_token = requests.get(f"{staff_server.base_url}/staff/api/tickets/{made.id}", headers=bearer(staff_server))
-    by_session = acting_session(staff_server).get(f"{staff_server.base_url}/staff/api/tickets/{made.id}", timeout=5)
+    kim = add_staff(staff_server, "staff")
+    session = acting_session(staff_server, kim)
+    by_session = session.get(f"{staff_server.base_url}/staff/api/tickets/{made.id}", timeout=5)
     assert by_token.status_code == by_session.status_code == 200
     assert by_session.json()["message"] == MESSAGE
-    assert actions(staff_server, made.id) == [("machine", "view", ""), ("staff", "view", "")]
+    assert actions(staff_server, made.id) == [("machine", "view", ""), (kim.username, "view", "")]
     listed = requests.get(f"{staff_server.base_url}/staff/api/tickets", headers=bearer(staff_server), timeout=5)
     assert listed.status_code == 200 and len(actions(staff_server, made.id)) == 2  # a list is not a view
 
@@ -70,54 +72,60 @@ def test_a_note_is_internal_written_by_the_identity_and_audited_without_its_text
     url = f"{staff_server.base_url}/staff/api/tickets/{made.id}/notes"
     refused = requests.post(url, json={"text": "x"}, headers=bearer(staff_server), timeout=5)
     assert refused.status_code == 403
-    response = acting_session(staff_server).post(url, json={"text": "Left voicemail", "staff": "Dr Fake"}, timeout=5)
+    kim = add_staff(staff_server, "clinician")
+    session = acting_session(staff_server, kim)
+    response = session.post(url, json={"text": "Left voicemail", "staff": "Dr Fake"}, timeout=5)
     assert response.status_code == 200
     body = response.json()
-    assert (body["note"]["staff"], body["note"]["text"]) == ("staff", "Left voicemail")
-    assert [(n["staff"], n["text"]) for n in body["ticket"]["notes"]] == [("staff", "Left voicemail")]
+    assert (body["note"]["staff"], body["note"]["text"]) == (kim.username, "Left voicemail")  # the account's
+    assert [(n["staff"], n["text"]) for n in body["ticket"]["notes"]] == [(kim.username, "Left voicemail")]
     assert body["ticket"]["first_action_at"] == body["note"]["created_at"]
     trail = actions(staff_server, made.id)
-    assert [(actor, action) for actor, action, _ in trail] == [("staff", "note")]
+    assert [(actor, action) for actor, action, _ in trail] == [(kim.username, "note")]
     assert "voicemail" not in repr(trail)
     assert "Left voicemail" not in staff_server.log_text()
 
 
-def test_reassign_goes_to_an_active_account_once_there_are_accounts(staff_server: StaffServer) -> None:
+def test_reassign_goes_to_an_active_account_and_is_audited_under_the_caller(staff_server: StaffServer) -> None:
     made = new_ticket(staff_server)
-    session, url = acting_session(staff_server), f"{staff_server.base_url}/staff/api/tickets/{made.id}/reassign"
-    assert requests.post(url, json={"to": "kim"}, headers=bearer(staff_server), timeout=5).status_code == 403
-    first = session.post(url, json={"to": "kim"}, timeout=5)  # no accounts yet: any name
-    assert first.status_code == 200 and (first.json()["status"], first.json()["claimed_by"]) == ("claimed", "kim")
+    me, kim, lee = add_staff(staff_server), add_staff(staff_server, "staff"), add_staff(staff_server, "clinician")
+    session, url = acting_session(staff_server, me), f"{staff_server.base_url}/staff/api/tickets/{made.id}/reassign"
+    assert requests.post(url, json={"to": kim.username}, headers=bearer(staff_server), timeout=5).status_code == 403
+    first = session.post(url, json={"to": kim.username.upper()}, timeout=5)  # usernames are case-insensitive
+    assert first.status_code == 200
+    assert (first.json()["status"], first.json()["claimed_by"]) == ("claimed", kim.username)
     store = staff_server.store()
     with store._tx() as c:
-        for username, disabled in (("lee", 0), ("old", 1)):
-            c.run(
-                "INSERT INTO staff_accounts (username, display_name, role, password_hash, totp_secret, disabled, "
-                "created_at) VALUES (?, ?, 'staff', 'x', 'x', ?, ?) ON CONFLICT (username) DO NOTHING",
-                (username, username, disabled, store.clock()),
-            )
+        c.run(
+            "INSERT INTO staff_accounts (username, display_name, role, password_hash, totp_secret, disabled, "
+            "created_at) VALUES ('old', 'Old', 'staff', 'x', 'x', 1, ?) ON CONFLICT (username) DO NOTHING",
+            (store.clock(),),
+        )
     for name in ("old", "nobody"):
         refused = session.post(url, json={"to": name}, timeout=5)
         assert refused.status_code == 400 and refused.json()["error"] == "unknown_staff"
-    second = session.post(url, json={"to": "lee"}, timeout=5)
-    assert second.status_code == 200 and second.json()["claimed_by"] == "lee"
+    second = session.post(url, json={"to": lee.username}, timeout=5)
+    assert second.status_code == 200 and second.json()["claimed_by"] == lee.username
     assert actions(staff_server, made.id) == [
-        ("staff", "reassign", "from=- to=kim"),
-        ("staff", "reassign", "from=kim to=lee"),
+        (me.username, "reassign", f"from=- to={kim.username}"),
+        (me.username, "reassign", f"from={kim.username} to={lee.username}"),
     ]
-    mine = session.get(f"{staff_server.base_url}/staff/api/tickets?status=active&assigned=lee&limit=200", timeout=5)
+    mine = acting_session(staff_server, lee).get(
+        f"{staff_server.base_url}/staff/api/tickets?status=active&assigned=me&limit=200", timeout=5
+    )
     assert made.id in [t["id"] for t in mine.json()["tickets"]]
     session.post(f"{staff_server.base_url}/staff/api/tickets/{made.id}/resolve", timeout=5)
-    assert session.post(url, json={"to": "lee"}, timeout=5).status_code == 409
+    assert session.post(url, json={"to": lee.username}, timeout=5).status_code == 409
 
 
 def test_claim_and_resolve_are_audited_and_assigned_me_finds_mine(staff_server: StaffServer) -> None:
     made = new_ticket(staff_server, "emergency")
-    session, base = acting_session(staff_server), f"{staff_server.base_url}/staff/api/tickets"
+    kim = add_staff(staff_server, "staff")
+    session, base = acting_session(staff_server, kim), f"{staff_server.base_url}/staff/api/tickets"
     assert session.post(f"{base}/{made.id}/claim", json={"staff": "Dr Fake"}, timeout=5).status_code == 200
     mine = [t["id"] for t in session.get(f"{base}?status=claimed&assigned=me&limit=200", timeout=5).json()["tickets"]]
     unassigned = session.get(f"{base}?status=active&assigned=unassigned&limit=200", timeout=5).json()["tickets"]
     assert made.id in mine and made.id not in [t["id"] for t in unassigned]
     assert session.post(f"{base}/{made.id}/resolve", timeout=5).status_code == 200
-    assert actions(staff_server, made.id) == [("staff", "claim", ""), ("staff", "resolve", "")]
+    assert actions(staff_server, made.id) == [(kim.username, "claim", ""), (kim.username, "resolve", "")]
     assert all(e.remote == "127.0.0.1" for e in entries(staff_server.store(), ticket_id=made.id))

@@ -8,7 +8,7 @@ import re
 
 import pytest
 from playwright.sync_api import Page, Route, expect
-from staff_support import StaffServer
+from staff_support import Staff, StaffServer, add_staff
 
 from bot.handoff.inbox import Filters, list_page
 from bot.handoff.models import Ticket
@@ -19,11 +19,15 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 MESSAGE = "rash spreading fast on dupilumab"
 
 
-def log_in(page: Page, server: StaffServer) -> list[str]:
+def log_in(page: Page, server: StaffServer, staff: Staff | None = None) -> list[str]:
+    """Sign in through the form (as `staff`, or a new staff account); the page's script errors are collected."""
+    staff = staff or add_staff(server, "staff")
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{server.base_url}/staff")
-    page.get_by_label("Staff token").fill(server.token)
+    page.get_by_label("Username").fill(staff.username)
+    page.get_by_label("Password").fill(staff.password)
+    page.get_by_label("Authentication code").fill(staff.code())
     page.get_by_role("button", name="Log in").click()
     expect(page.locator("#counts")).to_contain_text("ticket(s)")
     return errors
@@ -96,22 +100,23 @@ def test_filters_narrow_the_list_and_its_counts(page: Page, staff_server: StaffS
 
 def test_a_note_a_reassign_and_the_claim_show_on_the_ticket(page: Page, staff_server: StaffServer) -> None:
     made = make(staff_server, "emergency", "rest", "note target")
-    log_in(page, staff_server)
+    me, kim = add_staff(staff_server, "clinician"), add_staff(staff_server, "staff")
+    log_in(page, staff_server, me)
     row(page, made).click()
     expect(page.locator("#detail-title")).to_have_text("note target")
     expect(page.locator("#detail-timing")).to_contain_text("target 15 minutes")
     page.locator("#note-text").fill("Called, no answer <b>yet</b>")
     page.locator("#note-add").click()
-    expect(page.locator("#notes")).to_contain_text("staff: Called, no answer <b>yet</b>")
+    expect(page.locator("#notes")).to_contain_text(f"{me.username}: Called, no answer <b>yet</b>")
     expect(page.locator("#note-text")).to_have_value("")
     expect(page.locator("#detail-timing")).to_contain_text("First action after")
     notes = [(n["staff"], n["text"]) for n in _detail(staff_server, made.id)["notes"]]
-    assert notes == [("staff", "Called, no answer <b>yet</b>")]
-    page.locator("#reassign-to").fill("kim")
+    assert notes == [(me.username, "Called, no answer <b>yet</b>")]  # the author is the signed-in account
+    page.locator("#reassign-to").fill(kim.username)
     page.locator("#reassign").click()
-    expect(page.locator("#detail-meta")).to_contain_text("claimed by kim")
-    expect(page.locator("#status")).to_contain_text("Reassigned to kim")
-    assert staff_server.store().get_ticket(made.id).claimed_by == "kim"
+    expect(page.locator("#detail-meta")).to_contain_text(f"claimed by {kim.username}")
+    expect(page.locator("#status")).to_contain_text(f"Reassigned to {kim.username}")
+    assert staff_server.store().get_ticket(made.id).claimed_by == kim.username
 
 
 def test_an_overdue_ticket_is_marked(page: Page, staff_server: StaffServer) -> None:

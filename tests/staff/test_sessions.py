@@ -13,15 +13,38 @@ class Clock:
         return self.now
 
 
-def test_a_session_lives_until_its_ttl_and_not_after() -> None:
+def test_a_session_ends_after_the_idle_time_and_each_request_slides_it() -> None:
     clock = Clock()
-    store = SessionStore(ttl=60, clock=clock)
-    sid = store.create("staff")
-    assert store.get(sid) is not None and store.get(sid).subject == "staff"  # type: ignore[union-attr]
-    clock.now += 59
-    assert store.get(sid) is not None
-    clock.now += 1
+    store = SessionStore(idle=60, absolute=3600, clock=clock)
+    sid = store.create("ann", "Ann Lee", "clinician")
+    session = store.get(sid)
+    assert session is not None and (session.subject, session.name, session.role) == ("ann", "Ann Lee", "clinician")
+    for _ in range(5):
+        clock.now += 59
+        assert store.get(sid) is not None  # each request renews the idle time
+    clock.now += 60
     assert store.get(sid) is None and len(store) == 0
+
+
+def test_a_background_refresh_does_not_keep_an_idle_session_alive() -> None:
+    clock = Clock()
+    store = SessionStore(idle=60, clock=clock)
+    sid = store.create("ann")
+    clock.now += 59
+    assert store.get(sid, slide=False) is not None
+    clock.now += 1
+    assert store.get(sid, slide=False) is None
+
+
+def test_an_active_session_still_ends_at_the_absolute_limit() -> None:
+    clock = Clock()
+    store = SessionStore(idle=900, absolute=8 * 3600, clock=clock)
+    sid = store.create("ann")
+    for _ in range(8 * 6 - 1):
+        clock.now += 600
+        assert store.get(sid) is not None
+    clock.now += 600
+    assert store.get(sid) is None
 
 
 def test_unknown_revoked_and_oversized_ids_find_nothing() -> None:
@@ -37,7 +60,7 @@ def test_unknown_revoked_and_oversized_ids_find_nothing() -> None:
 
 def test_the_store_is_bounded_and_forgets_expired_sessions_first() -> None:
     clock = Clock()
-    store = SessionStore(ttl=10, clock=clock, max_sessions=3)
+    store = SessionStore(idle=10, clock=clock, max_sessions=3)
     old = store.create("a")
     clock.now += 11
     ids = [store.create(str(n)) for n in range(3)]

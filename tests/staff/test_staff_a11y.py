@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-from staff_support import StaffServer
+from staff_support import StaffServer, add_staff
 
 from bot.handoff.gaps import Gap, record_gap
 from bot.handoff.outcomes import record_outcome
@@ -24,13 +24,17 @@ TARGETS = "button, input, select, textarea"
 def log_in(page: Page, server: StaffServer) -> None:
     page.goto(f"{server.base_url}/staff")
     assert serious_violations(page) == []
-    page.get_by_label("Staff token").fill(server.token)
+    staff = add_staff(server)
+    page.get_by_label("Username").fill(staff.username)
+    page.get_by_label("Password").fill(staff.password)
+    page.get_by_label("Authentication code").fill(staff.code())
     page.get_by_role("button", name="Log in").click()
+    page.locator("#signed-in").get_by_text("Signed in as").wait_for()
 
 
 def test_login_page_has_no_serious_violations(page: Page, staff_server: StaffServer) -> None:
     page.goto(f"{staff_server.base_url}/staff")
-    expect(page.get_by_label("Staff token")).to_be_visible()
+    expect(page.get_by_label("Authentication code")).to_be_visible()
     assert serious_violations(page) == []
     assert small_targets(page, TARGETS) == []
 
@@ -42,6 +46,14 @@ def test_inbox_with_a_ticket_has_no_serious_violations(page: Page, staff_server:
     expect(page.get_by_text("Fever on methotrexate").first).to_be_visible()
     assert serious_violations(page) == []
     page.get_by_text("Fever on methotrexate").first.click()
+    assert serious_violations(page) == []
+    assert small_targets(page, TARGETS) == []
+
+
+def test_audit_page_has_no_serious_violations(page: Page, staff_server: StaffServer) -> None:
+    log_in(page, staff_server)
+    page.get_by_role("link", name="Audit trail").click()
+    expect(page.get_by_role("cell", name="login").first).to_be_visible()
     assert serious_violations(page) == []
     assert small_targets(page, TARGETS) == []
 

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import os
 import re
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from staff_support import StaffServer, acting_session, log_in, start_server, stop_server, wait_until
+from staff_support import StaffServer, acting_session, add_staff, log_in, start_server, stop_server, wait_until
 
 from bot.handoff.models import Ticket
 from bot.staff.app import STATIC_DIR
@@ -109,30 +112,37 @@ def ids_of(session: requests.Session, url: str) -> list[str]:
 
 def test_claim_then_resolve_as_the_logged_in_person(staff_server: StaffServer) -> None:
     ticket = new_ticket(staff_server)
-    base, session = f"{staff_server.base_url}/staff/api/tickets", acting_session(staff_server)
-    machine = requests.post(f"{base}/{ticket.id}/claim", json={"staff": "x"}, headers=auth(staff_server), timeout=5)
-    assert machine.status_code == 403  # the token names no person, so it may not act
-    claimed = session.post(f"{base}/{ticket.id}/claim", json={"staff": "Somebody Else"}, timeout=5)
+    base = f"{staff_server.base_url}/staff/api/tickets"
+    kim = add_staff(staff_server, "clinician")
+    nurse, doctor = acting_session(staff_server, kim), acting_session(staff_server, role="staff")
+    machine = requests.post(f"{base}/{ticket.id}/claim", headers=auth(staff_server), timeout=5)
+    assert machine.status_code == 403 and machine.json()["error"] == "forbidden"  # the token names no person
+    claimed = nurse.post(f"{base}/{ticket.id}/claim", json={"staff": "Dr Lee"}, timeout=5)
     assert claimed.status_code == 200
-    assert (claimed.json()["status"], claimed.json()["claimed_by"]) == ("claimed", "staff")  # never the body's name
+    assert (claimed.json()["status"], claimed.json()["claimed_by"]) == ("claimed", kim.username)  # never the body's
     assert claimed.json()["first_action_at"] == claimed.json()["claimed_at"]
-    other = new_ticket(staff_server)
-    staff_server.store().claim(other.id, "Dr Lee")
-    taken = session.post(f"{base}/{other.id}/claim", timeout=5)
-    assert taken.status_code == 409 and "Dr Lee" in taken.json()["message"]
-    assert ticket.id not in ids_of(session, f"{base}?limit=200")
-    assert ticket.id in ids_of(session, f"{base}?status=active&limit=200")
+    other = doctor.post(f"{base}/{ticket.id}/claim", timeout=5)
+    assert other.status_code == 409 and kim.username in other.json()["message"]
+    assert ticket.id not in ids_of(nurse, f"{base}?limit=200")
+    assert ticket.id in ids_of(nurse, f"{base}?status=active&limit=200")
 
-    resolved = session.post(f"{base}/{ticket.id}/resolve", timeout=5)
+    resolved = nurse.post(f"{base}/{ticket.id}/resolve", timeout=5)
     assert resolved.status_code == 200 and resolved.json()["status"] == "resolved"
-    assert session.post(f"{base}/{ticket.id}/resolve", timeout=5).status_code == 409
-    assert ticket.id not in ids_of(session, f"{base}?status=active&limit=200")
+    assert nurse.post(f"{base}/{ticket.id}/resolve", timeout=5).status_code == 409
+    machine_reader = requests.Session()
+    machine_reader.headers.update(auth(staff_server))
+    assert ticket.id not in ids_of(machine_reader, f"{base}?status=active&limit=200")  # the token may read
     assert staff_server.store().get_ticket(ticket.id).status == "resolved"
 
 
 @pytest.mark.parametrize(
     ("method", "path", "kwargs", "status"),
     [
+        ("post", "/staff/api/tickets/{id}/claim", {"data": "{not json"}, 400),
+        ("post", "/staff/api/tickets/{id}/claim", {"data": b"\xff\xfe\x00"}, 400),
+        ("post", "/staff/api/tickets/{id}/claim", {"json": ["Ann"]}, 400),
+        ("post", "/staff/api/tickets/{id}/claim", {"json": "Ann"}, 400),
+        ("post", "/staff/api/tickets/unknown-id/claim", {"json": {}}, 404),
         ("post", "/staff/api/tickets/{id}/notes", {"data": "{not json"}, 400),
         ("post", "/staff/api/tickets/{id}/notes", {"data": b"\xff\xfe\x00"}, 400),
         ("post", "/staff/api/tickets/{id}/notes", {"json": ["Ann"]}, 400),
@@ -142,7 +152,6 @@ def test_claim_then_resolve_as_the_logged_in_person(staff_server: StaffServer) -
         ("post", "/staff/api/tickets/{id}/notes", {}, 400),
         ("post", "/staff/api/tickets/{id}/reassign", {"json": {"to": ""}}, 400),
         ("post", "/staff/api/tickets/{id}/reassign", {"json": {"to": "x" * 101}}, 400),
-        ("post", "/staff/api/tickets/unknown-id/claim", {}, 404),
         ("post", "/staff/api/tickets/unknown-id/resolve", {}, 404),
         ("post", "/staff/api/tickets/unknown-id/notes", {"json": {"text": "hi"}}, 404),
         ("post", "/staff/api/tickets/unknown-id/reassign", {"json": {"to": "kim"}}, 404),
@@ -186,7 +195,9 @@ def test_pages_send_csp_and_have_no_inline_script(staff_server: StaffServer) -> 
         scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, re.S | re.I)
         assert all("src=" in attrs and not body.strip() for attrs, body in scripts)
         assert not re.search(r"\son[a-z]+\s*=", html, re.I)
-    assert "Staff token" in login_page.text and "Log in" in login_page.text
+    for label in ("Username", "Password", "Authentication code", "Log in"):
+        assert label in login_page.text
+    assert 'autocomplete="one-time-code"' in login_page.text and "token" not in login_page.text.lower()
     assert re.search(r'<form[^>]*method="post"[^>]*action="/staff/login"', login_page.text)
     assert "<script" not in login_page.text  # logging in needs no JavaScript
     assert "staff.js" in inbox_page.text and 'action="/staff/logout"' in inbox_page.text
@@ -196,9 +207,10 @@ def test_pages_send_csp_and_have_no_inline_script(staff_server: StaffServer) -> 
     assert requests.get(f"{staff_server.base_url}/staff/static/../app.py", timeout=5).status_code == 404
 
 
-def test_script_never_writes_html_from_data() -> None:
-    source = (STATIC_DIR / "staff.js").read_text()
-    assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", source)
+def test_scripts_never_write_html_from_data() -> None:
+    for script in ("staff.js", "me.js", "audit.js"):
+        source = (STATIC_DIR / script).read_text()
+        assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", source), script
 
 
 def test_healthz(staff_server: StaffServer) -> None:
@@ -239,13 +251,38 @@ def tokenless_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Staff
     stop_server(server.process)
 
 
-def test_without_staff_token_the_api_refuses_everything(tokenless_server: StaffServer) -> None:
+def test_without_staff_token_no_bearer_is_accepted_but_accounts_sign_in(tokenless_server: StaffServer) -> None:
     ticket = new_ticket(tokenless_server)
     for headers in ({}, {"Authorization": "Bearer "}, {"Authorization": "Bearer anything"}):
         response = requests.get(f"{tokenless_server.base_url}/staff/api/tickets", headers=headers, timeout=5)
         assert response.status_code == 401 and ticket.id not in response.text
     assert re.search(r"WARNING.*STAFF_TOKEN", tokenless_server.log_text())
+    signed_in = log_in(tokenless_server).get(f"{tokenless_server.base_url}/staff/api/tickets", timeout=5)
+    assert signed_in.status_code == 200 and ticket.id in signed_in.text
 
 
 def test_static_dir_has_the_page_files() -> None:
-    assert {p.name for p in Path(STATIC_DIR).iterdir()} >= {"login.html", "inbox.html", "staff.js", "staff.css"}
+    names = {p.name for p in Path(STATIC_DIR).iterdir()}
+    assert names >= {"login.html", "inbox.html", "staff.js", "staff.css", "me.js", "audit.html", "audit.js"}
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"STAFF_TOKEN": "x" * 31}, "STAFF_TOKEN"),
+        ({"STAFF_HOST": "0.0.0.0", "DATA_ENCRYPTION_KEY": ""}, "DATA_ENCRYPTION_KEY"),
+    ],  # nosec B104
+)
+def test_the_server_refuses_to_start_with_unsafe_settings(tmp_path: Path, env: dict[str, str], variable: str) -> None:
+    full = {**os.environ, "HANDOFF_DB_PATH": str(tmp_path / "h.sqlite"), "DATABASE_URL": "", "STAFF_PORT": "1", **env}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.staff"],
+        cwd=STATIC_DIR.parents[2],
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert f"error: the staff app will not start: {variable}: " in done.stderr and "Traceback" not in done.stderr
+    assert "x" * 31 not in done.stderr

@@ -14,7 +14,8 @@
 //   #claim #resolve    actions on the open ticket; #reassign-to + #reassign (form #reassign-form)
 //   #reply-text + #reply-send   a reply to the person (form #reply-form); #reply-status shows its errors
 //   #note-text + #note-add      an internal note (form #note-form)
-//   #refresh           reloads the list from the top
+//   #refresh           reloads the list from the top (the timed refresh sends X-Staff-Background: 1, so it does not
+//                      keep an idle session alive); #signed-in and #audit-link are me.js's
 "use strict";
 
 (() => {
@@ -76,6 +77,8 @@
   async function api(path, options = {}) {
     // The server refuses cookie-authenticated POSTs without this header: another site's form cannot send it.
     const headers = { "X-Staff-CSRF": "1" };
+    // A timed refresh is not the person's activity: it must not keep an idle session alive.
+    if (options.background) headers["X-Staff-Background"] = "1";
     if (options.body !== undefined) headers["Content-Type"] = "application/json";
     const response = await fetch(path, {
       method: options.method || "GET",
@@ -146,9 +149,9 @@
     $("counts").textContent = parts.join(" · ");
   }
 
-  async function loadList(append = false, quiet = false) {
+  async function loadList(append = false, quiet = false, background = false) {
     try {
-      const page = await api(query(append ? state.cursor : null));
+      const page = await api(query(append ? state.cursor : null), { background });
       const list = $("ticket-list");
       if (!append) {
         list.replaceChildren();
@@ -287,13 +290,14 @@
     }
     $("more").addEventListener("click", () => loadList(true));
     $("refresh").addEventListener("click", () => loadList());
+    // No body: the server claims it for the signed-in account.
     $("claim").addEventListener("click", () => act("claim", undefined, "Claimed."));
     $("resolve").addEventListener("click", () => act("resolve", undefined, "Resolved."));
     $("reassign-form").addEventListener("submit", reassign);
     $("reply-form").addEventListener("submit", sendReply);
     $("note-form").addEventListener("submit", addNote);
     setInterval(() => {
-      if (state.shown <= PAGE_SIZE && !document.hidden) loadList();
+      if (state.shown <= PAGE_SIZE && !document.hidden) loadList(false, false, true);
     }, REFRESH_MS);
     loadList();
   }
