@@ -29,7 +29,7 @@ HANDOFF = "my daughter has a fever of 103 and she takes cyclosporine"
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     var = tmp_path_factory.mktemp("attack") / "var"  # the stack creates it
     env = {
-        "STAFF_TOKEN": "attack-staff-token",
+        "STAFF_TOKEN": "attack-staff-machine-token-0123456789abcdef",
         "HANDOFF_DB_PATH": str(var / "handoff.sqlite"),
         "TRACKER_DB": str(var / "tracker.db"),
         "SMS_OPTOUT_DB": str(var / "sms_optout.sqlite"),
