@@ -91,6 +91,17 @@ class Settings(BaseSettings):
     staff_host: str = Field("127.0.0.1", alias="STAFF_HOST")
     staff_port: int = _port(8000, "STAFF_PORT")
 
+    # The way back to a person (bot/sealing.py seals phone numbers; the staff app sends replies over Twilio).
+    data_encryption_key: SecretStr = Field(SecretStr(""), alias="DATA_ENCRYPTION_KEY")  # Fernet key(s), comma-sep.
+    twilio_account_sid: str = Field("", alias="TWILIO_ACCOUNT_SID")
+    twilio_auth_token: SecretStr = Field(SecretStr(""), alias="TWILIO_AUTH_TOKEN")
+    twilio_from_number: str = Field("", alias="TWILIO_FROM_NUMBER")
+    twilio_api_base: str = Field("https://api.twilio.com", alias="TWILIO_API_BASE")  # tests: a local fake
+    sms_id_secret: SecretStr = Field(SecretStr(""), alias="SMS_ID_SECRET")  # keys the opt-out hash (channel's too)
+    sms_optout_db: Path = Field(ROOT / "var" / "sms_optout.sqlite", alias="SMS_OPTOUT_DB")  # relative: from ROOT
+    portal_webhook_url: SecretStr = Field(SecretStr(""), alias="PORTAL_WEBHOOK_URL")
+    portal_webhook_secret: SecretStr = Field(SecretStr(""), alias="PORTAL_WEBHOOK_SECRET")
+
     # Prometheus metrics (bot/metrics.py): each process's own internal port on METRICS_HOST; 0: off. The library
     # reads PROMETHEUS_MULTIPROC_DIR itself; the servers read it here to sum their workers' files.
     metrics_host: str = Field("127.0.0.1", alias="METRICS_HOST")
@@ -218,6 +229,29 @@ class Settings(BaseSettings):
         if not value.isalnum():  # Rasa would silently ignore it and share the default "lock:" keys
             raise ValueError("must be alphanumeric")
         return value
+
+    @field_validator("data_encryption_key")
+    @classmethod
+    def _encryption_key(cls, value: SecretStr) -> SecretStr:
+        from bot.sealing import Sealer, SealError
+
+        if value.get_secret_value().strip():
+            try:
+                Sealer(value.get_secret_value())
+            except SealError:
+                raise ValueError("must be Fernet keys (urlsafe base64 of 32 bytes), comma-separated") from None
+        return value
+
+    @field_validator("twilio_api_base")
+    @classmethod
+    def _api_base(cls, value: str) -> str:
+        parse_urls(value)
+        return value.rstrip("/")
+
+    @field_validator("sms_optout_db")
+    @classmethod
+    def _optout_db(cls, value: Path) -> Path:
+        return value if value.is_absolute() else ROOT / value  # as the Rasa channel reads it
 
     @field_validator("rasa_replicas")
     @classmethod
