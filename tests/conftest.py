@@ -16,7 +16,7 @@ from bot.knowledge.loader import KnowledgeBase, default_knowledge_base
 from bot.nlp.names import NameMatcher
 from bot.settings import Settings, get_settings
 
-pytest_plugins = ["tests.browser"]  # the Playwright browser/page fixtures
+pytest_plugins = ["tests.browser", "tests.fake_twilio"]  # Playwright fixtures; the fake Twilio endpoint
 # bot/rasa_server runs on Python 3.10 with Rasa; its tests run there (`make channels`), not in this environment.
 collect_ignore = ["rasa_server"]
 

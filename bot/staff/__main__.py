@@ -16,7 +16,10 @@ def main() -> None:
     settings = get_settings()
     configure_logging(settings)
     app = create_app(
-        settings, run_outbox_worker=True, serve_metrics=True, extra_blueprints=[portal_blueprint(settings)]
+        settings,
+        run_outbox_worker=True,
+        serve_metrics=True,
+        extra_blueprints=[portal_blueprint(settings, messages=True)],
     )
     app.run(host=settings.staff_host, port=settings.staff_port, single_process=True, motd=False, access_log=False)
 

@@ -38,6 +38,7 @@ from bot.staff.auth import SAFE_METHODS, StaffIdentity, bearer_ok, cookie_sessio
 from bot.staff.gaps import gaps_page_blueprint, with_gap_routes
 from bot.staff.metrics import StoreCollector
 from bot.staff.pages import CSP, STATIC_DIR, page_blueprint
+from bot.staff.replies import with_reply_routes
 from bot.staff.sessions import SessionStore
 
 __all__ = ["CSP", "STATIC_DIR", "StaffApp", "api_blueprint", "create_app"]
@@ -171,7 +172,7 @@ def create_app(
         return None
 
     app.blueprint(page_blueprint(settings, cookie_secure=cookie_secure))
-    app.blueprint(with_gap_routes(api_blueprint(settings)))
+    app.blueprint(with_reply_routes(with_gap_routes(api_blueprint(settings)), settings))
     app.blueprint(gaps_page_blueprint(STATIC_DIR, CSP))
     for bp in extra_blueprints:
         app.blueprint(bp)
