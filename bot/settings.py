@@ -248,6 +248,14 @@ class Settings(BaseSettings):
         parse_urls(value)
         return value.rstrip("/")
 
+    @field_validator("portal_webhook_url")
+    @classmethod
+    def _portal_webhook(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value()
+        if url and not url.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")  # the value itself may hold a key: never shown
+        return value
+
     @field_validator("sms_optout_db")
     @classmethod
     def _optout_db(cls, value: Path) -> Path:

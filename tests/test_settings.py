@@ -93,6 +93,11 @@ def test_secrets_never_show_in_a_repr_a_dump_or_an_error() -> None:
         "REDIS_PASSWORD": "pw-5",
         "DATABASE_URL": "postgresql://u:pw-6@h/db",
         "STAFF_WEBHOOK_URL": "https://hooks.example/key-7",
+        "DATA_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        "TWILIO_AUTH_TOKEN": "twilio-token-8",
+        "SMS_ID_SECRET": "sms-id-9",
+        "PORTAL_WEBHOOK_URL": "https://portal.example/hook-10",
+        "PORTAL_WEBHOOK_SECRET": "portal-hook-11",
     }
     settings = Settings.from_env(secrets)
     shown = repr(settings) + str(settings) + settings.model_dump_json() + str(settings.model_dump())
@@ -161,13 +166,13 @@ def test_the_readme_lists_every_variable() -> None:
 
 
 def test_shared_constants_have_one_definition() -> None:
-    from bot.conversation import assistant, sms
+    from bot.conversation import assistant, handoffs, sms
     from bot.handoff import models
     from bot.quality import evaluate
     from bot.rasa_server.channels import gsm7
     from bot.safety import screen
 
-    assert assistant.URGENCY_RANK is screen.URGENCY_RANK is evaluate.URGENCY_RANK is URGENCY_RANK
+    assert handoffs.URGENCY_RANK is screen.URGENCY_RANK is evaluate.URGENCY_RANK is URGENCY_RANK
     assert models.URGENCIES is URGENCIES and sorted(URGENCY_RANK, key=URGENCY_RANK.__getitem__) == [
         "routine",
         "urgent",
