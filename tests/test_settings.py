@@ -63,12 +63,17 @@ def test_the_scan_finds_every_kind_of_environment_read(tmp_path: Path) -> None:
         ("CLINIC_TIMEZONE", "Mars/Olympus", "IANA time zone"),
         ("REDIS_KEY_PREFIX", "eczema:prod", "alphanumeric"),
         ("RASA_REPLICAS", "rasa-1:5005", "http(s) URLs"),
+        ("DATA_ENCRYPTION_KEY", "not-a-fernet-key", "must be Fernet keys"),
+        ("TWILIO_API_BASE", "api.twilio.com", "http(s) URLs"),
+        ("PORTAL_WEBHOOK_URL", "portal.example/hook", "must be an http(s) URL"),
     ],
 )
 def test_an_invalid_value_fails_naming_the_variable(variable: str, value: str, problem: str) -> None:
     with pytest.raises(SettingsError) as err:
         Settings.from_env({variable: value})
     assert str(err.value).startswith(f"{variable}: ") and problem in str(err.value)
+    if variable in ("DATA_ENCRYPTION_KEY", "PORTAL_WEBHOOK_URL"):  # secrets: never echoed
+        assert value not in str(err.value)
     assert err.value.__cause__ is None and err.value.__suppress_context__
 
 
