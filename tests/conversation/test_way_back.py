@@ -167,3 +167,27 @@ def test_other_numbers_are_not_phone_numbers(text: str) -> None:
 )  # fmt: skip
 def test_only_a_number(masked: str, only: bool) -> None:
     assert wayback.only_a_number(masked) is only
+
+
+def test_the_first_sms_of_a_handoff_keeps_911_and_the_promise_in_its_first_message(kb, settings, key) -> None:  # noqa: ANN001
+    import datetime as dt
+
+    from bot.handoff.clinic_hours import response_time_text
+
+    start = dt.datetime(2026, 11, 23, tzinfo=dt.timezone.utc)
+    longest = max(
+        (response_time_text(u, start + dt.timedelta(minutes=30 * i), settings) for u in ("urgent", "routine")
+         for i in range(2 * 24 * 7)),
+        key=len,
+    )  # fmt: skip
+    assistant, store = build(kb, settings)
+    assistant.response_time = lambda urgency, now: longest
+    assistant.handoffs.response_time = assistant.response_time
+    sealed = Sealer(key).seal("+15551230001")
+    for text, urgent in ((FEVER, True), ("I missed my methotrexate dose", False)):
+        reply = assistant.respond(Turn(text, conversation_id=f"sms:{text[:5]}", channel="sms", reply_to=sealed,
+                                       first_turn=True))  # fmt: skip
+        (first,) = reply.texts
+        assert "text you back at this number" in first and longest in first, first
+        assert not urgent or "Call 911" in first.split("Call 911.", 1)[1], first  # the disclaimer's and the handoff's
+        assert septets(first) <= SMS_LIMIT and "Reply MORE" not in first
