@@ -8,6 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.constants import REPLY_TO_METADATA
 from bot.conversation.reading import Embedding
 from bot.conversation.service import get_assistant
 from bot.conversation.types import Turn
@@ -22,6 +23,9 @@ def turn_from_tracker(tracker: Tracker) -> Turn:
         ranking = [r for r in message.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
         intent, confidence = (ranking[0]["name"], float(ranking[0]["confidence"])) if ranking else (None, 0.0)
     events = tracker.events or []
+    channel = tracker.get_latest_input_channel() or "rest"
+    metadata = message.get("metadata") or {}
+    reply_to = metadata.get(REPLY_TO_METADATA) if channel == "sms" and isinstance(metadata, dict) else None
     transcript = tuple(
         {"role": "user" if e["event"] == "user" else "bot", "text": e.get("text") or ""}
         for e in events
@@ -30,7 +34,7 @@ def turn_from_tracker(tracker: Tracker) -> Turn:
     return Turn(
         text=message.get("text") or "",
         conversation_id=tracker.sender_id,
-        channel=tracker.get_latest_input_channel() or "rest",
+        channel=channel,
         intent=intent,
         confidence=confidence,
         entity_drugs=tuple(str(e["value"]) for e in message.get("entities") or [] if e.get("entity") == "drug"),
@@ -43,6 +47,7 @@ def turn_from_tracker(tracker: Tracker) -> Turn:
         slot_choices=tuple(tracker.get_slot("choices") or ()),
         slot_pending_erase=bool(tracker.get_slot("pending_erase")),
         embedding=Embedding.from_parse_data(message.get("embedding")),
+        reply_to=reply_to if isinstance(reply_to, str) and reply_to else None,
     )
 
 

@@ -40,6 +40,9 @@ SMS_MORE: Final = " Reply MORE for more."
 # Buttons become "Reply 1 for ..., 2 for ..."; the assistant maps the digit back (its `choices` slot holds
 # at most this many payloads), and five names still leave room for the question in two segments.
 SMS_MAX_CHOICES: Final = 5
+# The message-metadata key under which the SMS channel passes the sender's number, sealed (bot/sealing.py), to the
+# action server: the ticket's way back for a staff reply. Never the number itself.
+REPLY_TO_METADATA: Final = "reply_to"
 
 # --- Metrics --------------------------------------------------------------------------------------------------------
 

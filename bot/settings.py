@@ -101,12 +101,20 @@ class Settings(BaseSettings):
     staff_lockout_seconds: int = Field(900, alias="STAFF_LOCKOUT_SECONDS", ge=1)
     staff_session_idle_seconds: int = Field(900, alias="STAFF_SESSION_IDLE_SECONDS", ge=1)
     audit_retention_days: int = Field(2190, alias="AUDIT_RETENTION_DAYS", ge=1)  # six years, the HIPAA norm
-    # Fernet keys, comma-separated (bot/sealing.py): the first seals, any opens. Seals the staff TOTP secrets (and
-    # the ways back to a person); required when the staff app listens beyond loopback.
-    data_encryption_key: SecretStr = Field(SecretStr(""), alias="DATA_ENCRYPTION_KEY")
     staff_webhook_url: SecretStr = Field(SecretStr(""), alias="STAFF_WEBHOOK_URL")  # chat webhooks embed a key
     staff_host: str = Field("127.0.0.1", alias="STAFF_HOST")
     staff_port: int = _port(8000, "STAFF_PORT")
+
+    # The way back to a person (bot/sealing.py seals phone numbers; the staff app sends replies over Twilio).
+    data_encryption_key: SecretStr = Field(SecretStr(""), alias="DATA_ENCRYPTION_KEY")  # Fernet key(s), comma-sep.
+    twilio_account_sid: str = Field("", alias="TWILIO_ACCOUNT_SID")
+    twilio_auth_token: SecretStr = Field(SecretStr(""), alias="TWILIO_AUTH_TOKEN")
+    twilio_from_number: str = Field("", alias="TWILIO_FROM_NUMBER")
+    twilio_api_base: str = Field("https://api.twilio.com", alias="TWILIO_API_BASE")  # tests: a local fake
+    sms_id_secret: SecretStr = Field(SecretStr(""), alias="SMS_ID_SECRET")  # keys the opt-out hash (channel's too)
+    sms_optout_db: Path = Field(ROOT / "var" / "sms_optout.sqlite", alias="SMS_OPTOUT_DB")  # relative: from ROOT
+    portal_webhook_url: SecretStr = Field(SecretStr(""), alias="PORTAL_WEBHOOK_URL")
+    portal_webhook_secret: SecretStr = Field(SecretStr(""), alias="PORTAL_WEBHOOK_SECRET")
 
     # Prometheus metrics (bot/metrics.py): each process's own internal port on METRICS_HOST; 0: off. The library
     # reads PROMETHEUS_MULTIPROC_DIR itself; the servers read it here to sum their workers' files.
@@ -260,6 +268,37 @@ class Settings(BaseSettings):
         if not value.isalnum():  # Rasa would silently ignore it and share the default "lock:" keys
             raise ValueError("must be alphanumeric")
         return value
+
+    @field_validator("data_encryption_key")
+    @classmethod
+    def _encryption_key(cls, value: SecretStr) -> SecretStr:
+        from bot.sealing import Sealer, SealError
+
+        if value.get_secret_value().strip():
+            try:
+                Sealer(value.get_secret_value())
+            except SealError:
+                raise ValueError("must be Fernet keys (urlsafe base64 of 32 bytes), comma-separated") from None
+        return value
+
+    @field_validator("twilio_api_base")
+    @classmethod
+    def _api_base(cls, value: str) -> str:
+        parse_urls(value)
+        return value.rstrip("/")
+
+    @field_validator("portal_webhook_url")
+    @classmethod
+    def _portal_webhook(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value()
+        if url and not url.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")  # the value itself may hold a key: never shown
+        return value
+
+    @field_validator("sms_optout_db")
+    @classmethod
+    def _optout_db(cls, value: Path) -> Path:
+        return value if value.is_absolute() else ROOT / value  # as the Rasa channel reads it
 
     @field_validator("rasa_replicas")
     @classmethod

@@ -16,7 +16,7 @@ from bot.knowledge.loader import KnowledgeBase, default_knowledge_base
 from bot.nlp.names import NameMatcher
 from bot.settings import Settings, get_settings
 
-pytest_plugins = ["tests.browser"]  # the Playwright browser/page fixtures
+pytest_plugins = ["tests.browser", "tests.fake_twilio"]  # Playwright fixtures; the fake Twilio endpoint
 # bot/rasa_server runs on Python 3.10 with Rasa; its tests run there (`make channels`), not in this environment.
 collect_ignore = ["rasa_server"]
 
@@ -46,6 +46,14 @@ class FakeTicket:
     status: str = "open"
     conversation_id: str = ""
     messages: list[str] = field(default_factory=list)
+    transcript: list[dict[str, str]] = field(default_factory=list)
+    contact: tuple[str, str] | None = None
+
+    @property
+    def reply_channel(self) -> str | None:
+        if self.contact:
+            return self.contact[0]
+        return "web" if self.conversation_id.startswith("web:") else None
 
 
 class MemoryStore:
@@ -54,12 +62,22 @@ class MemoryStore:
         self.fail = fail
         self._ids = itertools.count(1)
 
-    def create_ticket(self, conversation_id, channel, urgency, reason, message, transcript):  # noqa: ANN001
+    def create_ticket(self, conversation_id, channel, urgency, reason, message, transcript, contact=None):  # noqa: ANN001
         if self.fail:
             raise ConnectionError("store down")
-        ticket = FakeTicket(f"T{next(self._ids)}", urgency, conversation_id=conversation_id, messages=[message])
+        ticket = FakeTicket(
+            f"T{next(self._ids)}", urgency, conversation_id=conversation_id, messages=[message],
+            transcript=list(transcript), contact=contact,
+        )  # fmt: skip
         self.tickets[ticket.id] = ticket
         return ticket
+
+    def add_contact(self, ticket_id: str, contact: tuple[str, str]) -> bool:
+        ticket = self.tickets[ticket_id]
+        if ticket.contact is not None:
+            return False
+        ticket.contact = contact
+        return True
 
     def add_message(self, ticket_id: str, text: str) -> None:
         self.tickets[ticket_id].messages.append(text)

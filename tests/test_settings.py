@@ -68,12 +68,17 @@ def test_the_scan_finds_every_kind_of_environment_read(tmp_path: Path) -> None:
         ("STAFF_PROXY_HEADER", "X User:", "HTTP header name"),
         ("STAFF_LOCKOUT_FAILURES", "0", "must be at least 1"),
         ("AUDIT_RETENTION_DAYS", "0", "must be at least 1"),
+        ("DATA_ENCRYPTION_KEY", "not-a-fernet-key", "must be Fernet keys"),
+        ("TWILIO_API_BASE", "api.twilio.com", "http(s) URLs"),
+        ("PORTAL_WEBHOOK_URL", "portal.example/hook", "must be an http(s) URL"),
     ],
 )
 def test_an_invalid_value_fails_naming_the_variable(variable: str, value: str, problem: str) -> None:
     with pytest.raises(SettingsError) as err:
         Settings.from_env({variable: value})
     assert str(err.value).startswith(f"{variable}: ") and problem in str(err.value)
+    if variable in ("DATA_ENCRYPTION_KEY", "PORTAL_WEBHOOK_URL"):  # secrets: never echoed
+        assert value not in str(err.value)
     assert err.value.__cause__ is None and err.value.__suppress_context__
 
 
@@ -98,7 +103,11 @@ def test_secrets_never_show_in_a_repr_a_dump_or_an_error() -> None:
         "REDIS_PASSWORD": "pw-5",
         "DATABASE_URL": "postgresql://u:pw-6@h/db",
         "STAFF_WEBHOOK_URL": "https://hooks.example/key-7",
-        "DATA_ENCRYPTION_KEY": "fernet-key-8",
+        "DATA_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        "TWILIO_AUTH_TOKEN": "twilio-token-8",
+        "SMS_ID_SECRET": "sms-id-9",
+        "PORTAL_WEBHOOK_URL": "https://portal.example/hook-10",
+        "PORTAL_WEBHOOK_SECRET": "portal-hook-11",
     }
     settings = Settings.from_env(secrets)
     shown = repr(settings) + str(settings) + settings.model_dump_json() + str(settings.model_dump())
@@ -167,13 +176,13 @@ def test_the_readme_lists_every_variable() -> None:
 
 
 def test_shared_constants_have_one_definition() -> None:
-    from bot.conversation import assistant, sms
+    from bot.conversation import assistant, handoffs, sms
     from bot.handoff import models
     from bot.quality import evaluate
     from bot.rasa_server.channels import gsm7
     from bot.safety import screen
 
-    assert assistant.URGENCY_RANK is screen.URGENCY_RANK is evaluate.URGENCY_RANK is URGENCY_RANK
+    assert handoffs.URGENCY_RANK is screen.URGENCY_RANK is evaluate.URGENCY_RANK is URGENCY_RANK
     assert models.URGENCIES is URGENCIES and sorted(URGENCY_RANK, key=URGENCY_RANK.__getitem__) == [
         "routine",
         "urgent",

@@ -14,12 +14,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.constants import ANSWER_INTENT_CONFIDENCE as INTENT_CONFIDENCE
-from bot.constants import URGENCY_RANK
 from bot.conversation import answers, replies, sms
 from bot.conversation.answers import Answer, display_name
 from bot.conversation.aspects import Aspect, AspectReader, aspect_data, facts_naming, named_aspect, named_term
+from bot.conversation.handoffs import Handoffs
 from bot.conversation.reading import Reading, read
-from bot.conversation.types import NameFinder, Reply, Screen, Searcher, Ticket, TicketStore, Turn, Verdict
+from bot.conversation.types import NameFinder, Reply, Screen, Searcher, TicketStore, Turn
 from bot.conversation.understanding import (
     CHITCHAT_INTENTS,
     DEFAULT_GENERAL_TOPIC,
@@ -42,11 +42,6 @@ log = logging.getLogger(__name__)
 
 MAX_INPUT_CHARS = 2000
 BUTTON_PAYLOAD = re.compile(r'/inform_drug\{"drug":\s*"[a-z_]+"\}')
-HOTLINE_REPLY = {
-    "911": "handoff_emergency_911",
-    "988": "handoff_emergency_988",
-    "poison_control": "handoff_emergency_poison",
-}
 # Retrieval must beat the intent's own fact by this much to change the topic.
 RERANK_MARGIN = 0.1
 RERANK_FLOOR = 0.2
@@ -87,6 +82,7 @@ class Assistant:
         self.response_time = response_time
         self.clock = clock
         self.aspects = aspects
+        self.handoffs = Handoffs(store, settings, response_time, clock, self._say)
 
     def _say(self, name: str, turn: Turn, **values: str) -> str:
         return replies.render(name, self.settings, turn.channel, **values)
@@ -143,6 +139,9 @@ class Assistant:
             return Reply("chitchat", [self._say("empty", turn)])
         if len(text) > MAX_INPUT_CHARS:
             return Reply("abstain", [self._say("too_long", turn)])
+        # A call-back number leaves the text here: nothing downstream (ticket, follow-up) sees it in clear.
+        callback = self.handoffs.way_back.callback(turn, text)
+        text = callback.text
         reading = read(text, None if is_payload else self.names, turn.embedding)
         known = [d for d in reading.known if d in self.kb.drugs]
         drugs = known or [d for d in turn.entity_drugs if d in self.kb.drugs and d != GENERAL]
@@ -157,62 +156,22 @@ class Assistant:
             return Reply("chitchat", [self._say("erase_confirm", turn)], {"confirm": "erase"}, buttons,
                          slots={"pending_erase": True})  # fmt: skip
 
-        ticket = self._open_ticket(turn)
+        ticket = self.handoffs.open_ticket(turn)
         if not is_payload:
             verdict = self.safety.screen(
                 reading, intent=turn.intent, confidence=turn.confidence, drugs=drugs, context_drug=turn.slot_drug
             )
             if verdict is not None:
-                return self._handoff(turn, text, verdict, ticket)
+                return self.handoffs.handoff(turn, callback, verdict, ticket)
+        if ticket is None:
+            return self._answer(self._question(turn, reading, drugs))
+        saved = self.handoffs.keep_contact(turn, ticket, callback)
+        if saved and (only := self.handoffs.answer_only_the_number(turn, ticket, callback, saved)):
+            return only
         reply = self._answer(self._question(turn, reading, drugs))
-        if ticket is not None:
-            self._follow_up(ticket, text)
-            reply.texts.append(self._say("handoff_reminder", turn))
+        self.handoffs.follow_up(ticket, text)
+        reply.texts.append(saved or self.handoffs.reminder(turn, ticket))
         return reply
-
-    # Safety and handoff ------------------------------------------------------------------------------------
-
-    def _open_ticket(self, turn: Turn) -> Ticket | None:
-        if not turn.slot_ticket:
-            return None
-        try:
-            return self.store.open_ticket_for(turn.conversation_id)
-        except Exception:  # the store being down must not stop the answer
-            log.exception("handoff store unavailable while looking up an open ticket")
-            return None
-
-    def _follow_up(self, ticket: Ticket, text: str) -> None:
-        try:
-            self.store.add_message(ticket.id, text)
-        except Exception:
-            log.exception("could not add a follow-up to ticket %s", ticket.id)
-
-    def _handoff(self, turn: Turn, text: str, verdict: Verdict, ticket: Ticket | None) -> Reply:
-        now = self.clock()
-        if ticket is not None and URGENCY_RANK[verdict.urgency] <= URGENCY_RANK[ticket.urgency]:
-            self._follow_up(ticket, text)
-            wording = self._say("handoff_followup", turn, response_time=self.response_time(ticket.urgency, now))
-            return Reply("handoff", [wording], {"ticket_id": ticket.id, "urgency": ticket.urgency})
-        ticket_id: str | None = None
-        try:
-            created = self.store.create_ticket(
-                turn.conversation_id, turn.channel, verdict.urgency, verdict.reason, text, [*turn.transcript][-10:]
-            )
-            ticket_id = created.id
-        except Exception:
-            log.exception("handoff ticket could not be stored")
-        if verdict.urgency == "emergency":
-            wording = self._say(HOTLINE_REPLY.get(verdict.hotline or "911", "handoff_emergency_911"), turn)
-        else:
-            name = f"handoff_{verdict.urgency}"
-            wording = self._say(name, turn, response_time=self.response_time(verdict.urgency, now))
-        data = {
-            "ticket_id": ticket_id,
-            "urgency": verdict.urgency,
-            "hotline": verdict.hotline,
-            "clinic_phone": self.settings.clinic_phone,
-        }
-        return Reply("handoff", [wording], data, slots={"handoff_ticket": ticket_id})
 
     # Answers -------------------------------------------------------------------------------------------------
 

@@ -55,6 +55,8 @@ class Ticket(Protocol):
     def id(self) -> str: ...
     @property
     def urgency(self) -> str: ...
+    @property
+    def reply_channel(self) -> str | None: ...
 
 
 class TicketStore(Protocol):
@@ -66,9 +68,12 @@ class TicketStore(Protocol):
         reason: str,
         message: str,
         transcript: list[dict[str, str]],
+        contact: tuple[str, str] | None = None,
     ) -> Ticket: ...
 
     def add_message(self, ticket_id: str, text: str) -> None: ...
+
+    def add_contact(self, ticket_id: str, contact: tuple[str, str]) -> bool: ...
 
     def open_ticket_for(self, conversation_id: str) -> Ticket | None: ...
 
@@ -105,6 +110,7 @@ class Turn:
     slot_choices: tuple[str, ...] = ()  # SMS: payloads of the numbered choices last offered
     slot_pending_erase: bool = False  # the bot asked "delete this conversation?"
     embedding: Embedding | None = None  # the Rasa server's sentence vector of the masked text, if sent
+    reply_to: str | None = None  # SMS: the sender's number, sealed by the channel (bot/sealing.py)
 
 
 @dataclass

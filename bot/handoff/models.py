@@ -16,6 +16,10 @@ STATUS_FILTERS: dict[str, tuple[str, ...]] = {
     "active": ("open", "claimed"),
 }
 ROLES = ("user", "bot")
+CONTACT_KINDS = ("sms", "web")
+# sent: Twilio accepted the SMS; failed: it did not (the error says why); delivered-to-widget: posted to the
+# signed-in person's chat (read_at is set once the widget showed it).
+REPLY_STATUSES = ("sent", "failed", "delivered-to-widget")
 MAX_STAFF_NAME = 100
 
 Clock = Callable[[], datetime]
@@ -53,6 +57,36 @@ class FollowUp:
 
 
 @dataclass(frozen=True)
+class TicketReply:
+    """A staff reply to the person (bot.handoff.contacts): sent by SMS, or posted to the signed-in widget."""
+
+    id: str
+    ticket_id: str
+    channel: str  # "sms" | "web"
+    staff: str  # the account's username
+    text: str
+    status: str  # REPLY_STATUSES
+    created_at: datetime
+    provider_id: str | None = None  # Twilio's message sid
+    error: str | None = None  # Twilio's error code, or a short cause
+    read_at: datetime | None = None  # widget replies: when the person saw it
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "ticket_id": self.ticket_id,
+            "channel": self.channel,
+            "staff": self.staff,
+            "text": self.text,
+            "status": self.status,
+            "provider_id": self.provider_id,
+            "error": self.error,
+            "created_at": self.created_at.isoformat(),
+            "read_at": self.read_at.isoformat() if self.read_at else None,
+        }
+
+
+@dataclass(frozen=True)
 class Ticket:
     id: str
     conversation_id: str
@@ -68,6 +102,8 @@ class Ticket:
     claimed_at: datetime | None = None
     resolved_at: datetime | None = None
     follow_ups: list[FollowUp] = field(default_factory=list)
+    reply_channel: str | None = None  # how a staff reply reaches the person: "sms", "web" or None (no way back)
+    replies: list[TicketReply] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (timestamps as ISO 8601 UTC)."""
@@ -86,6 +122,8 @@ class Ticket:
             "claimed_at": self.claimed_at.isoformat() if self.claimed_at else None,
             "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
             "follow_ups": [f.to_dict() for f in self.follow_ups],
+            "reply_channel": self.reply_channel,
+            "replies": [r.to_dict() for r in self.replies],
         }
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bot.handoff.contacts import Contact, check_contact, insert_contact
 from bot.handoff.models import (
     Clock,
     StoreUnavailable,
@@ -83,15 +84,16 @@ class PostgresHandoffStore(HandoffStore):
         reason: str,
         message: str,
         transcript: list[dict[str, str]],
+        contact: Contact | None = None,
     ) -> Ticket:
-        """Like HandoffStore.create_ticket, but never lost: spooled if PostgreSQL is down."""
-        ticket = self._new_ticket(conversation_id, channel, urgency, reason, message, transcript)
+        """Like HandoffStore.create_ticket, but never lost: spooled (with its contact) if PostgreSQL is down."""
+        ticket = self._new_ticket(conversation_id, channel, urgency, reason, message, transcript, contact)
         try:
             with self._tx() as c:
-                self._insert_ticket(c, ticket, enqueue=True)
+                self._insert_ticket(c, ticket, enqueue=True, contact=contact)
         except StoreUnavailable:
             with self._spool()._tx() as s:
-                self._insert_ticket(s, ticket, enqueue=False)
+                self._insert_ticket(s, ticket, enqueue=False, contact=contact)
             log.warning("PostgreSQL unavailable: handoff ticket %s spooled locally", ticket.id)
         else:
             log.info("handoff ticket %s opened (urgency=%s, channel=%s)", ticket.id, urgency, channel)
@@ -108,6 +110,17 @@ class PostgresHandoffStore(HandoffStore):
             log.warning("PostgreSQL unavailable: follow-up for ticket %s spooled", ticket_id)
         with self._spool()._tx() as s:
             self._insert_message(s, secrets.token_urlsafe(12), ticket_id, text, self.clock())
+
+    def add_contact(self, ticket_id: str, contact: Contact) -> bool:
+        try:
+            return super().add_contact(ticket_id, contact)
+        except TicketNotFound:
+            if not (self._has_spool() and self._spool_has_ticket(ticket_id)):
+                raise
+        except StoreUnavailable:
+            log.warning("PostgreSQL unavailable: contact for ticket %s spooled", ticket_id)
+        with self._spool()._tx() as s:
+            return insert_contact(s, ticket_id, check_contact(contact) or contact, self.clock())
 
     def open_ticket_for(self, conversation_id: str) -> Ticket | None:
         try:
@@ -144,11 +157,15 @@ class PostgresHandoffStore(HandoffStore):
                 spool._ticket(r) for r in s.rows(f"SELECT {TICKET_COLS} FROM handoff_tickets ORDER BY created_at")
             ]
             messages = s.rows("SELECT id, ticket_id, text, created_at FROM handoff_messages ORDER BY created_at")
-        if not tickets and not messages:
+            contacts = s.rows("SELECT ticket_id, kind, secret, created_at FROM ticket_contacts")
+        if not tickets and not messages and not contacts:
             return 0
         with self._tx() as c:
             for ticket in tickets:
                 self._insert_ticket(c, ticket, enqueue=True)
+            for ticket_id, kind, secret, at in contacts:
+                if c.rows("SELECT 1 FROM handoff_tickets WHERE id = ?", (ticket_id,)):
+                    insert_contact(c, ticket_id, (kind, secret), as_utc(at))
             for msg_id, ticket_id, text, at in messages:
                 if c.rows("SELECT 1 FROM handoff_tickets WHERE id = ?", (ticket_id,)):
                     self._insert_message(c, msg_id, ticket_id, text, as_utc(at))
@@ -159,6 +176,8 @@ class PostgresHandoffStore(HandoffStore):
                 s.run("DELETE FROM handoff_tickets WHERE id = ?", (ticket.id,))
             for msg_id, *_ in messages:
                 s.run("DELETE FROM handoff_messages WHERE id = ?", (msg_id,))
+            for ticket_id, *_ in contacts:
+                s.run("DELETE FROM ticket_contacts WHERE ticket_id = ?", (ticket_id,))
         if tickets:
             log.info("moved %d spooled handoff ticket(s) into PostgreSQL", len(tickets))
         return len(tickets)

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.handoff.contacts import Contact, check_contact, insert_contact, reply_channel
 from bot.handoff.models import (
     MAX_STAFF_NAME,
     ROLES,
@@ -109,13 +110,22 @@ class HandoffStore:
         reason: str,
         message: str,
         transcript: list[dict[str, str]],
+        contact: Contact | None = None,
     ) -> Ticket:
-        """Open a ticket and enqueue its staff notification in the same transaction."""
-        ticket = self._new_ticket(conversation_id, channel, urgency, reason, message, transcript)
+        """Open a ticket, with its way back (``contact``: kind and sealed value) and its staff notification, in
+        one transaction."""
+        ticket = self._new_ticket(conversation_id, channel, urgency, reason, message, transcript, contact)
         with self._tx() as c:
-            self._insert_ticket(c, ticket, enqueue=True)
+            self._insert_ticket(c, ticket, enqueue=True, contact=contact)
         log.info("handoff ticket %s opened (urgency=%s, channel=%s)", ticket.id, urgency, channel)
         return ticket
+
+    def add_contact(self, ticket_id: str, contact: Contact) -> bool:
+        """Give a ticket its way back if it has none (a later turn brought it); True when added."""
+        contact = check_contact(contact) or contact
+        with self._tx() as c:
+            self._status(c, ticket_id)  # raises TicketNotFound
+            return insert_contact(c, ticket_id, contact, self.clock())
 
     def add_message(self, ticket_id: str, text: str) -> None:
         """Keep a follow-up the person wrote with the ticket (bumps updated_at)."""
@@ -307,6 +317,7 @@ class HandoffStore:
         reason: str,
         message: str,
         transcript: list[dict[str, str]],
+        contact: Contact | None = None,
     ) -> Ticket:
         if urgency not in URGENCIES:
             raise ValueError(f"urgency must be one of {URGENCIES}, not {urgency!r}")
@@ -321,6 +332,7 @@ class HandoffStore:
             if role not in ROLES or not isinstance(text, str):
                 raise ValueError(f"transcript[{i}] must be {{'role': 'user'|'bot', 'text': str}}")
             turns.append({"role": str(role), "text": text})
+        check_contact(contact)
         now = self.clock()
         return Ticket(
             id=secrets.token_urlsafe(12),
@@ -333,11 +345,12 @@ class HandoffStore:
             status="open",
             created_at=now,
             updated_at=now,
+            reply_channel=reply_channel(contact[0] if contact else None, conversation_id),
         )
 
     @staticmethod
-    def _insert_ticket(c: Cursor, t: Ticket, enqueue: bool) -> bool:
-        """Insert unless the id exists (idempotent); enqueue its notification if inserted."""
+    def _insert_ticket(c: Cursor, t: Ticket, enqueue: bool, contact: Contact | None = None) -> bool:
+        """Insert unless the id exists (idempotent), with its contact; enqueue its notification if inserted."""
         inserted = c.run(
             f"INSERT INTO handoff_tickets ({TICKET_COLS}) VALUES ({_marks(13)}) ON CONFLICT (id) DO NOTHING",
             (
@@ -356,6 +369,8 @@ class HandoffStore:
                 t.resolved_at,
             ),
         )
+        if inserted and contact is not None:
+            insert_contact(c, t.id, contact, t.created_at)
         if inserted and enqueue:
             c.run(
                 "INSERT INTO handoff_outbox (id, ticket_id, attempts, next_attempt_at, created_at) "
@@ -421,7 +436,9 @@ class HandoffStore:
                 chunk,
             ):
                 by_id[ticket_id].append(FollowUp(text=text, created_at=as_utc(at)))
-        return [replace(t, follow_ups=by_id[t.id]) for t in tickets]
+        from bot.handoff import replies  # it builds on this module
+
+        return replies.attach(c, [replace(t, follow_ups=by_id[t.id]) for t in tickets])
 
     def _delete_where(self, condition: str, params: Sequence[Any]) -> int:
         select = f"SELECT id FROM handoff_tickets WHERE {condition}"

@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 from bot.handoff.audit import purge_audit
+from bot.handoff.schema import TICKET_TABLES
 from bot.handoff.store import open_store
 from bot.settings import Settings, get_settings
 
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 # Senders whose newest event is older than the cutoff; their whole conversation goes.
 _OLD_SENDERS = "SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < {mark}"
 _DELETE = f"DELETE FROM events WHERE sender_id IN ({_OLD_SENDERS})"
-HANDOFF_TABLES = ("handoff_messages", "handoff_outbox", "handoff_tickets")
+HANDOFF_TABLES = (*TICKET_TABLES, "handoff_tickets")
 
 
 def _tracker_connection(settings: Settings) -> tuple[Any, str]:

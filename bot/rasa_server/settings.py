@@ -78,6 +78,8 @@ class ChannelSettings:
     sms_replay_ttl: float = 172800.0  # seconds a MessageSid is remembered to refuse replays (at least 24 hours)
     database_url: str = field(default="", repr=False)  # PostgreSQL for opt-outs; empty means SQLite
     sms_optout_db: Path = ROOT / DEFAULT_OPTOUT_DB  # relative values are from the repository root
+    # Fernet key(s) sealing the sender's number into the message metadata (bot/sealing.py); empty: no way back.
+    data_encryption_key: str = field(default="", repr=False)
     # Each Rasa process's Prometheus metrics (bot/rasa_server/metrics.py), never on the public port; 0: off.
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9157
@@ -114,6 +116,7 @@ class ChannelSettings:
             sms_replay_ttl=get("SMS_REPLAY_TTL", _at_least_a_day, cls.sms_replay_ttl, "must be at least 86400 seconds"),
             database_url=env.get("DATABASE_URL", ""),
             sms_optout_db=ROOT / get("SMS_OPTOUT_DB", Path, DEFAULT_OPTOUT_DB),
+            data_encryption_key=env.get("DATA_ENCRYPTION_KEY", "").strip(),
             metrics_host=get("METRICS_HOST", str, cls.metrics_host),
             metrics_port=get("RASA_METRICS_PORT", _port_or_zero, cls.metrics_port, "must be a port number or 0"),
         )

@@ -18,7 +18,10 @@ def main() -> None:
     configure_logging(settings)
     try:
         app = create_app(
-            settings, run_outbox_worker=True, serve_metrics=True, extra_blueprints=[portal_blueprint(settings)]
+            settings,
+            run_outbox_worker=True,
+            serve_metrics=True,
+            extra_blueprints=[portal_blueprint(settings, messages=True)],
         )
     except StaffConfigError as exc:
         raise SystemExit(f"error: the staff app will not start: {exc}") from None

@@ -47,6 +47,7 @@ from bot.staff.inbox import with_inbox_routes
 from bot.staff.metrics import StoreCollector
 from bot.staff.pages import CSP, STATIC_DIR, page_blueprint
 from bot.staff.preflight import check as preflight_check
+from bot.staff.replies import with_reply_routes
 from bot.staff.roles import ACT, require
 from bot.staff.sessions import SessionStore
 from bot.staff.signin import Lockout, UnknownNames
@@ -147,7 +148,7 @@ def create_app(
 
     app.blueprint(page_blueprint(settings, cookie_secure=cookie_secure))
     api = with_dashboard_routes(with_inbox_routes(with_gap_routes(api_blueprint(settings)), settings), settings)
-    app.blueprint(with_audit_routes(with_me_route(api)))
+    app.blueprint(with_reply_routes(with_audit_routes(with_me_route(api)), settings))
     app.blueprint(gaps_page_blueprint(STATIC_DIR, CSP))
     app.blueprint(audit_page_blueprint(STATIC_DIR, CSP))
     app.blueprint(dashboard_page_blueprint(settings))

@@ -163,7 +163,7 @@ def test_emergency_gets_911_first_even_before_the_disclaimer(screened):
 
 def test_urgent_handoff_says_when_and_gives_the_phone(screened):
     assistant, store = screened
-    reply = assistant.respond(Turn("my son has a fever on mtx", conversation_id="c2"))
+    reply = assistant.respond(Turn("my son has a fever on mtx", conversation_id="web:c2", channel="web"))
     assert reply.kind == "handoff" and reply.custom["urgency"] == "urgent"
     assert "[urgent reply time]" in reply.texts[0] and "555-0199" in reply.texts[0]
     assert reply.slots == {"handoff_ticket": reply.custom["ticket_id"]}

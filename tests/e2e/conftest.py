@@ -16,6 +16,8 @@ import requests
 
 from bot.ops.ports import free_port
 from bot.ops.stack import Ports, Stack
+from bot.sealing import new_key
+from tests.fake_twilio import FakeTwilio
 
 STAFF_TOKEN = "e2e-staff-machine-token-0123456789abcdef"  # machine access: reads only
 TWILIO_TOKEN = "e2e-twilio-auth-token"
@@ -23,9 +25,19 @@ REST_KEY = "e2e-rest-api-key-0123456789abcdef"  # the REST channel is behind a k
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def twilio() -> Iterator[FakeTwilio]:
+    """The fake Twilio Messages endpoint the stack's staff app sends replies to (TWILIO_API_BASE)."""
+    fake = FakeTwilio(auth_token=TWILIO_TOKEN).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, twilio: FakeTwilio) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("stack")
     env = {
+        **twilio.env(),  # the same auth token as the SMS channel's, as with a real Twilio account
+        "DATA_ENCRYPTION_KEY": new_key(),
         "STAFF_TOKEN": STAFF_TOKEN,
         "HANDOFF_DB_PATH": str(tmp / "handoff.sqlite"),
         "TRACKER_DB": str(tmp / "tracker.db"),

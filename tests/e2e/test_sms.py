@@ -7,13 +7,16 @@ import hashlib
 import hmac
 import re
 from html import unescape
+from pathlib import Path
 
 import pytest
 import requests
 
+from bot.handoff.sqlite import SqliteHandoffStore
 from bot.ops.stack import Stack
 from bot.rasa_server.channels.gsm7 import SMS_LIMIT, is_gsm7, septets
-from tests.e2e.conftest import TWILIO_TOKEN
+from tests.e2e.conftest import STAFF_TOKEN, TWILIO_TOKEN
+from tests.fake_twilio import FakeTwilio
 
 pytestmark = pytest.mark.integration
 
@@ -56,3 +59,44 @@ def test_unsigned_or_tampered_requests_get_403_and_no_reply(stack: Stack, tamper
         params["From"] = "+15551239999"
     resp = post(stack, params, None if tamper == "unsigned" else signature)
     assert resp.status_code == 403 and "<Message>" not in resp.text
+
+
+def _files(*paths: Path) -> bytes:
+    found = [p for base in paths for p in (base, base.with_name(base.name + "-wal")) if p.is_file()]
+    return b"".join(p.read_bytes() for p in found)
+
+
+def test_an_sms_handoff_keeps_the_number_sealed_and_a_staff_reply_reaches_it_once(
+    stack: Stack, twilio: FakeTwilio
+) -> None:
+    number = "+15551237766"
+    params = {
+        "From": number,
+        "To": twilio.from_number,
+        "Body": "my son has had a fever of 103 since last night on methotrexate",
+    }
+    url = f"{stack.rasa_url}/webhooks/sms/webhook"
+    text = message_of(post(stack, params, twilio_signature(url, params)))
+    assert "text you back at this number" in text and septets(text) <= SMS_LIMIT
+
+    store = SqliteHandoffStore(Path(stack.env["HANDOFF_DB_PATH"]))
+    (ticket,) = [t for t in store.list_tickets(None) if t.channel == "sms" and t.reply_channel == "sms"]
+    stored = _files(Path(stack.env["HANDOFF_DB_PATH"]), Path(stack.env["TRACKER_DB"]))
+    logs = b"".join(p.read_bytes() for p in stack.log_dir.glob("*.log"))
+    for form in (number, number[1:], number[2:]):
+        assert form.encode() not in stored and form.encode() not in logs
+
+    twilio.clear()
+    staff = requests.Session()
+    login = staff.post(f"{stack.staff_url}/staff/login", data={"token": STAFF_TOKEN}, allow_redirects=False, timeout=10)
+    assert login.status_code == 303
+    resp = staff.post(
+        f"{stack.staff_url}/staff/api/tickets/{ticket.id}/reply",
+        json={"text": "This is the clinic: please call us now at 555-0100."},
+        headers={"X-Staff-CSRF": "1"},
+        timeout=30,
+    )
+    assert resp.status_code == 200, resp.text
+    (sent,) = twilio.received()
+    assert sent.auth_ok and (sent.to, sent.from_) == (number, twilio.from_number)
+    assert resp.json()["reply"]["provider_id"] == sent.sid

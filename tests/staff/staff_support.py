@@ -109,7 +109,9 @@ def wait_until(condition: Any, timeout: float = 20.0, what: str = "condition") -
         time.sleep(0.05)
 
 
-def start_server(tmp: Path, token: str, webhook: Webhook | None = None) -> StaffServer:
+def start_server(
+    tmp: Path, token: str, webhook: Webhook | None = None, env: dict[str, str] | None = None
+) -> StaffServer:
     webhook = webhook or Webhook()
     port = free_port()
     db_path = tmp / "handoff.sqlite"
@@ -123,6 +125,7 @@ def start_server(tmp: Path, token: str, webhook: Webhook | None = None) -> Staff
         "HANDOFF_DB_PATH": str(db_path),
         "DATABASE_URL": "",
         "PYTHONUNBUFFERED": "1",
+        **(env or {}),
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(

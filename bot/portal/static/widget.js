@@ -4,8 +4,12 @@
  *           data-token-url="/portal/token" defer></script>
  * data-token-url is optional: a same-origin URL of the portal that returns {"token": "<JWT>"} for the
  * logged-in patient. Without it the bot issues an anonymous session (demo).
+ * data-messages-url (with data-token-url): the portal's URL of the care team's replies to this patient
+ * (GET, and POST <url>/read). The widget fetches them when the page loads and when it opens, polls every
+ * 45 s while open, shows them as messages from the care team and marks the launcher until they are read.
+ * They are keyed by the patient's sign-in, so they show on any device.
  *
- * No framework, no build step, no outside requests except the bot. Every piece of user and bot text is put in
+ * No framework, no build step, no outside requests except the bot and the portal itself. Every piece of user and bot text is put in
  * the page with textContent, never as HTML. The widget lives in a shadow root so portal styles don't leak in.
  */
 (function () {
@@ -20,6 +24,7 @@
     endpoint: botUrl + "/webhooks/web/webhook",
     clinicPhone: script.getAttribute("data-clinic-phone") || "",
     tokenUrl: script.getAttribute("data-token-url") || "",
+    messagesUrl: script.getAttribute("data-token-url") ? script.getAttribute("data-messages-url") || "" : "",
     title: script.getAttribute("data-title") || "Medicine questions",
     cssUrl: script.getAttribute("data-css-url") || new URL("widget.css", script.src || location.href).href,
   };
@@ -27,10 +32,12 @@
   var MAX_CHARS = 2000;
   var MAX_ITEMS = 200;
   var TIMEOUT_MS = 45000;
+  var POLL_MS = 45000;
+  var CARE_TEAM = "Your care team";
   var URGENCY = {
     emergency: { label: "Emergency", note: "Get help now." },
     urgent: { label: "Urgent", note: "Your message was sent to the care team." },
-    routine: { label: "Sent to the care team", note: "Staff will answer during clinic hours." },
+    routine: { label: "Sent to the care team", note: "Staff will see it during clinic hours." },
   };
   var HOTLINES = {
     "911": { big: "Call 911", tel: "911" },
@@ -42,6 +49,8 @@
   var state = load();
   var busy = false;
   var jwtToken = null;
+  var unread = [];  // ids of care-team messages not yet marked read
+  var pollTimer = null;
 
   function fresh() {
     return { v: 1, session: null, open: false, items: [], handoff: null };
@@ -98,6 +107,10 @@
   var wrap = el("div", "ecz");
   var launcher = el("button", "ecz-launcher", "Chat");
   launcher.type = "button";
+  var badge = el("span", "ecz-badge");
+  badge.hidden = true;
+  badge.setAttribute("aria-hidden", "true");
+  launcher.appendChild(badge);
   launcher.setAttribute("aria-label", "Open chat");
   launcher.setAttribute("aria-expanded", "false");
   launcher.setAttribute("aria-controls", "ecz-panel");
@@ -160,6 +173,11 @@
     } else if (item.kind === "bot") {
       node = el("div", "ecz-msg ecz-msg--bot");
       node.append(el("span", "ecz-sr", "Assistant: "), el("span", "ecz-text", item.text));
+    } else if (item.kind === "care") {
+      node = el("div", "ecz-msg ecz-msg--care");
+      node.setAttribute("role", "article");
+      node.setAttribute("aria-label", "Message from " + CARE_TEAM);
+      node.append(el("p", "ecz-care-name", CARE_TEAM), el("span", "ecz-text", item.text));
     } else if (item.kind === "from") {
       node = el("p", "ecz-sources", "From: " + item.sources.join("; "));
     } else if (item.kind === "handoff") {
@@ -374,6 +392,62 @@
     }).then(function () { setBusy(false); });
   }
 
+  // ---- the care team's replies (signed-in patients) ----
+  function showUnread() {
+    var n = unread.length;
+    badge.hidden = n === 0;
+    badge.textContent = n ? String(n) : "";
+    launcher.classList.toggle("ecz-launcher--unread", n > 0);
+    launcher.setAttribute("aria-label", n ? "Open chat, " + n + " new message" + (n > 1 ? "s" : "") +
+      " from " + CARE_TEAM.toLowerCase() : "Open chat");
+  }
+
+  function portalCall(url, options, retried) {
+    return getToken(retried).then(function (t) {
+      var headers = Object.assign({ Authorization: "Bearer " + t }, options.headers || {});
+      return fetch(url, Object.assign({}, options, { headers: headers, credentials: "same-origin", cache: "no-store" }));
+    }).then(function (resp) {
+      if (resp.status === 401 && !retried) return portalCall(url, options, true);
+      if (!resp.ok) throw new UserError("");
+      return resp.json();
+    });
+  }
+
+  function markRead() {
+    if (!unread.length || panel.hidden) return;
+    var ids = unread.slice();
+    portalCall(cfg.messagesUrl + "/read", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ ids: ids }),
+    }, false).then(function () {
+      unread = unread.filter(function (id) { return ids.indexOf(id) < 0; });
+      showUnread();
+    }, function () { /* kept unread: the next poll tries again */ });
+  }
+
+  function fetchMessages() {
+    if (!cfg.messagesUrl) return;
+    portalCall(cfg.messagesUrl, { method: "GET" }, false).then(function (data) {
+      if (!data || !Array.isArray(data.messages)) return;
+      var shown = {};
+      state.items.forEach(function (item) { if (item.kind === "care") shown[item.id] = true; });
+      unread = [];
+      data.messages.forEach(function (m) {
+        if (!m || !str(m.id) || !str(m.text)) return;
+        if (!shown[m.id]) add({ kind: "care", id: m.id, text: m.text });
+        if (m.unread === true) unread.push(m.id);
+      });
+      showUnread();
+      markRead();
+    }, function () { /* the portal is unreachable or the sign-in lapsed: try again at the next poll */ });
+  }
+
+  function poll(on) {
+    if (pollTimer) clearInterval(pollTimer);
+    pollTimer = on && cfg.messagesUrl ? setInterval(fetchMessages, POLL_MS) : null;
+  }
+
   // ---- open / close, keyboard ----
   function setOpen(open, focus) {
     state.open = open;
@@ -381,9 +455,11 @@
     panel.hidden = !open;
     launcher.hidden = open;
     launcher.setAttribute("aria-expanded", open ? "true" : "false");
+    poll(open);
     if (open) {
       log.scrollTop = log.scrollHeight;
       if (focus) input.focus();
+      fetchMessages();
     } else if (focus) {
       launcher.focus();
     }
@@ -418,5 +494,6 @@
   // Fill the log before the widget joins the page, so restoring a conversation isn't read out again.
   renderAll();
   setOpen(!!state.open, false);
+  if (!state.open) fetchMessages();  // the launcher shows unread replies before the chat is opened
   (document.body || document.documentElement).appendChild(host);
 })();

@@ -55,16 +55,20 @@ async def run_turn(
     channel: str,
     timeout: float,
     request_id: str | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Send one message to the bot and return what it said (what it managed to say if it failed or timed out).
 
     The turn gets a request id (`request_id`, e.g. the X-Request-ID header, if valid; else a fresh one): in the
     message metadata, which Rasa passes to the action server, and in this turn's log lines.
     Counts the turn (bot/rasa_server/metrics.py): its reply kind, or the fallback the caller adds and why.
+    `metadata`: more for the action server (the SMS channel's sealed way back to the sender).
     """
     rid = logfmt.new_request_id(request_id)
     collector = CollectingOutputChannel()
-    message = UserMessage(text, collector, sender_id, input_channel=channel, metadata={logfmt.METADATA_KEY: rid})
+    message = UserMessage(
+        text, collector, sender_id, input_channel=channel, metadata={**(metadata or {}), logfmt.METADATA_KEY: rid}
+    )
     started, cause = time.monotonic(), None
     with logfmt.request_id_scope(rid):
         try:

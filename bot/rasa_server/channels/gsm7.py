@@ -10,7 +10,7 @@ import unicodedata
 
 from bot.constants import SMS_LIMIT, SMS_MORE
 
-__all__ = ["MORE", "SMS_LIMIT", "gsm7_fit", "is_gsm7", "septets", "to_gsm7"]
+__all__ = ["MORE", "SMS_LIMIT", "gsm7_fit", "is_gsm7", "septets", "to_gsm7", "unsendable"]
 
 # GSM 03.38 default alphabet (without ESC) and its extension table (each extension character costs 2 septets).
 BASIC = set(
@@ -64,6 +64,12 @@ def _char(ch: str) -> str:
     # Accented letters outside GSM-7 lose their accent (á -> a); anything else (emoji, symbols) is dropped.
     base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
     return base if base and all(c in BASIC or c in EXTENSION for c in base) else ""
+
+
+def unsendable(text: str) -> list[str]:
+    """The visible characters `to_gsm7` would drop (emoji, symbols with no GSM-7 stand-in), each once."""
+    dropped = [ch for ch in text if ch not in _REPLACE and _char(ch) == ""]
+    return list(dict.fromkeys(dropped))
 
 
 def to_gsm7(text: str) -> str:

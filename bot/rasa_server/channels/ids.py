@@ -6,10 +6,10 @@ from __future__ import annotations
 import unicodedata
 
 from bot.rasa_server.channels.common import BadText
+from bot.rasa_server.channels.identity import SMS, WEB_ANONYMOUS, WEB_SIGNED_IN
 
-WEB_ANONYMOUS = "web-"  # web-<random session id>
-WEB_SIGNED_IN = "web:"  # web:<portal JWT sub>
-SMS = "sms:"  # sms:<keyed hash of the phone number>
+__all__ = ["RESERVED", "SMS", "WEB_ANONYMOUS", "WEB_SIGNED_IN", "rest_sender"]
+
 RESERVED = (WEB_ANONYMOUS, WEB_SIGNED_IN, SMS)
 MAX_SENDER_CHARS = 128
 

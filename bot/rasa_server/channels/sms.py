@@ -6,12 +6,14 @@ requests get 403 with an empty body and never reach the bot. The sender id is a 
 so raw numbers never reach the tracker store or the logs. A message already answered (same MessageSid or
 I-Twilio-Idempotency-Token within SMS_REPLAY_TTL) gets an empty TwiML reply and no new turn. STOP-type keywords
 opt a number out (stored in SQLite or PostgreSQL); replies are plain GSM-7 of at most two segments.
+
+With DATA_ENCRYPTION_KEY set, each turn carries the sender's number sealed (Fernet, bot/sealing.py) in the message
+metadata (`reply_to`), so a handoff ticket keeps an encrypted way back for the staff's reply; without it the
+channel works the same but its tickets cannot be answered by text.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -24,7 +26,7 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.constants import DEFAULT_CLINIC_PHONE, SMS_MAX_CHOICES
+from bot.constants import DEFAULT_CLINIC_PHONE, REPLY_TO_METADATA, SMS_MAX_CHOICES
 from bot.rasa_server import metrics
 from bot.rasa_server.channels.bodies import MAX_FORM_BYTES, BadBody, FormFields, check_size, parse_form
 from bot.rasa_server.channels.common import (
@@ -37,9 +39,10 @@ from bot.rasa_server.channels.common import (
 )
 from bot.rasa_server.channels.gsm7 import SMS_LIMIT, gsm7_fit, is_gsm7
 from bot.rasa_server.channels.guards import GuardedBlueprint
-from bot.rasa_server.channels.ids import SMS
+from bot.rasa_server.channels.identity import sms_sender_id
 from bot.rasa_server.channels.optout import OptOutBackend, OptOuts, backend_from_settings
-from bot.rasa_server.settings import DEFAULT_PROGRAM, ChannelSettings
+from bot.rasa_server.settings import DEFAULT_PROGRAM, ChannelSettings, SettingsError
+from bot.sealing import Sealer, SealError
 
 __all__ = ["SmsInput", "gsm7_fit", "is_gsm7", "keyword", "parse_form", "render_sms"]
 
@@ -70,6 +73,17 @@ def render_sms(messages: Sequence[Mapping[str, Any]], clinic_phone: str, limit: 
     return gsm7_fit(body or fallback_text(clinic_phone), limit)
 
 
+def _sealer(keys: str) -> Sealer | None:
+    if not keys:
+        return None
+    try:
+        return Sealer(keys)
+    except SealError:  # the message names the variable, never the key
+        raise SettingsError(
+            "DATA_ENCRYPTION_KEY: must be Fernet keys (urlsafe base64 of 32 bytes), comma-separated"
+        ) from None
+
+
 class SmsInput(InputChannel):
     """Twilio SMS webhook channel (see the module docstring)."""
 
@@ -94,6 +108,7 @@ class SmsInput(InputChannel):
             turn_timeout=settings.sms_turn_timeout,
             optouts=backend_from_settings(settings),
             replay_ttl=settings.sms_replay_ttl,
+            sealer=_sealer(settings.data_encryption_key),
         )
 
     def __init__(
@@ -107,6 +122,7 @@ class SmsInput(InputChannel):
         clinic_phone: str = DEFAULT_CLINIC_PHONE,
         turn_timeout: float = 12.0,
         replay_ttl: float = 172800.0,
+        sealer: Sealer | None = None,
     ) -> None:
         self.auth_token = auth_token
         # The sender-id key; defaults to the auth token. Set SMS_ID_SECRET so rotating the token keeps
@@ -118,14 +134,21 @@ class SmsInput(InputChannel):
         self.turn_timeout = turn_timeout
         self.optouts = OptOuts(optouts)
         self.replay_ttl = replay_ttl
+        self.sealer = sealer
         if not auth_token:
             log.warning("sms channel: TWILIO_AUTH_TOKEN is not set; /webhooks/sms/webhook answers 503")
+        elif sealer is None:
+            log.warning(
+                "sms channel: DATA_ENCRYPTION_KEY is not set; SMS handoff tickets keep no way back for a staff reply"
+            )
 
     def sender_id(self, phone: str) -> str:
-        """A stable id for a phone number that does not reveal it."""
-        number = re.sub(r"[\s().-]", "", phone)
-        digest = hmac.new(self.id_secret.encode(), b"sms-sender:" + number.encode(), hashlib.sha256).hexdigest()
-        return f"{SMS}{digest[:32]}"
+        """A stable id for a phone number that does not reveal it (also its opt-out key)."""
+        return sms_sender_id(phone, self.id_secret)
+
+    def way_back(self, phone: str) -> dict[str, str]:
+        """The turn's metadata with the sender's number sealed, or nothing without a key."""
+        return {REPLY_TO_METADATA: self.sealer.seal(phone)} if self.sealer is not None else {}
 
     def help_text(self) -> str:
         return gsm7_fit(
@@ -194,7 +217,9 @@ class SmsInput(InputChannel):
             text = clean_text(body, limit=MAX_SMS_IN)
         except BadText:
             return self.not_text()
-        messages = await run_turn(on_new_message, text, sender, self.name(), self.turn_timeout)
+        messages = await run_turn(
+            on_new_message, text, sender, self.name(), self.turn_timeout, metadata=self.way_back(phone)
+        )
         log.info("sms turn for %s: %d bot messages", sender[:12], len(messages))
         if app is not None:
             await finish_turn(app, sender, messages)
