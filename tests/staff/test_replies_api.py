@@ -125,17 +125,19 @@ def test_an_sms_reply_reaches_the_number_once_and_is_recorded_and_audited(env: S
     number = _number()
     ticket = sms_ticket(env, number)
     text = "Hi, this is the clinic. Please stop the methotrexate and call us today at 555-0100."
-    resp = reply(env, ticket.id, text)
+    session = log_in(env.server)
+    me = session.get(f"{env.server.base_url}/staff/api/me", timeout=5).json()["username"]
+    resp = reply(env, ticket.id, text, session)
     assert resp.status_code == 200, resp.text
     (sent,) = env.twilio.received()
     assert sent.auth_ok and sent.account_sid == env.twilio.account_sid
     assert (sent.to, sent.from_, sent.body) == (number, env.twilio.from_number, text)
     body = resp.json()
     assert body["reply"]["status"] == "sent" and body["reply"]["provider_id"] == sent.sid
-    assert body["reply"]["staff"] == "staff" and body["reply"]["channel"] == "sms"
+    assert body["reply"]["staff"] == me and body["reply"]["channel"] == "sms"
     assert body["ticket"]["reply_channel"] == "sms" and [r["text"] for r in body["ticket"]["replies"]] == [text]
     (entry,) = audit.entries(env.server.store(), ticket_id=ticket.id)
-    assert (entry.actor, entry.action) == ("staff", "reply") and "status=sent" in entry.detail
+    assert (entry.actor, entry.action) == (me, "reply") and "status=sent" in entry.detail
     assert text not in entry.detail and number not in entry.detail
     logged = env.server.log_text()
     assert number not in logged and number[2:] not in logged and text not in logged
