@@ -47,6 +47,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, twilio: FakeTwilio) -> Itera
         "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
         "SMS_OPTOUT_DB": str(tmp / "optout.sqlite"),
         "REST_API_KEY": REST_KEY,
+        "WEB_JWT_SECRET": secrets.token_urlsafe(32),  # the demo portal signs its patients in, as a real portal
     }
     stack = Stack(ports=Ports(free_port(), free_port(), free_port()), env=env, log_dir=tmp / "log")
     try:
