@@ -2,7 +2,8 @@
 
 An SMS safety message becomes a ticket; a staff member signs in with password and TOTP, opens, claims and replies;
 the fake Twilio Messages endpoint receives exactly one authenticated message to the sender's number; the audit trail
-shows the view, the claim and the reply under that person's name. The number is unreadable in the database file, absent from every log, and gone after the purge.
+shows the view, the claim and the reply under that person's name. The number is unreadable in the database file,
+absent from every log, and gone after the purge.
 """
 
 from __future__ import annotations
