@@ -2,7 +2,9 @@
 
 An SMS safety message becomes a ticket; a staff member signs in with password and TOTP, opens, claims and replies;
 the fake Twilio Messages endpoint receives exactly one authenticated message to the sender's number; the audit trail
-shows the view, the claim and the reply under that person's name. The number is unreadable in the database file,
+shows the view, the claim and the reply under that person's name. The same for a signed-in widget user, whose next
+widget open shows the care team's reply (unread until shown, then read on another device too); the dashboard shows
+this run's figures, equal to the database's. The number is unreadable in the database file,
 absent from every log, and gone after the purge.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +121,56 @@ def test_sms_ticket_is_answered_by_text_and_audited(browser: Browser, stack: Sta
     assert done.returncode == 0, done.stderr
     assert db_rows(stack, "SELECT COUNT(*) FROM ticket_contacts WHERE ticket_id = ?", (ticket["id"],)) == [(0,)]
     assert db_rows(stack, "SELECT COUNT(*) FROM handoff_tickets WHERE id = ?", (ticket["id"],)) == [(0,)]
+
+
+def test_signed_in_widget_user_sees_the_care_team_reply_on_any_device_and_the_dashboard_matches(
+    browser: Browser, stack: Stack, twilio: FakeTwilio
+) -> None:
+    nurse = add_staff(stack, "clinician", "Dr Rivera")
+    patient_context = browser.new_context()
+    patient = patient_context.new_page()
+    patient.goto(stack.staff_url + "/")
+    patient.get_by_role("button", name="Open chat").click()
+    since = time.time()
+    box = patient.get_by_label("Message")
+    box.fill("my daughter got hives after her dupixent shot today")
+    box.press("Enter")
+    expect(patient.locator(".ecz-log .ecz-handoff")).to_be_visible()
+    ticket = newest_ticket(stack, "web", since)
+    patient.close()
+
+    staff_page = browser.new_context().new_page()
+    sign_in(staff_page, stack, nurse)
+    reply = "Dr Rivera here: please send us a photo through the portal and keep her on an antihistamine."
+    claim_and_reply(staff_page, ticket["id"], reply)
+    assert twilio.received() == [] or all(m.body != reply for m in twilio.received())
+
+    # the next open, in this browser and on another device signed in as the same patient
+    other_device = browser.new_context()
+    other_device.add_cookies(patient_context.cookies())
+    for context in (patient_context, other_device):
+        page = context.new_page()
+        page.goto(stack.staff_url + "/")
+        if context is patient_context:  # unread until shown once; then read on every device
+            expect(page.locator(".ecz-launcher--unread")).to_be_visible(timeout=60_000)
+        page.get_by_role("button", name=re.compile("Open chat")).click()
+        expect(page.locator(".ecz-msg--care", has_text=reply)).to_be_visible()
+        expect(page.locator(".ecz-msg--care").first).to_contain_text("care team")
+        page.close()
+
+    # the dashboard shows this run's figures, equal to the database's
+    staff_page.goto(stack.staff_url + "/staff/dashboard?days=1")
+    today = datetime.now(timezone.utc).date().isoformat()
+    row = staff_page.locator("#table-handoffs tr", has_text=today)
+    cells = [c.strip() for c in row.locator("th, td").all_text_contents()]
+    by_urgency = dict(
+        db_rows(stack, "SELECT urgency, COUNT(*) FROM handoff_tickets WHERE created_at >= ? GROUP BY urgency", (today,))
+    )
+    assert cells[1:4] == [str(by_urgency.get(u, 0)) for u in ("emergency", "urgent", "routine")]
+    assert int(cells[4]) >= 1
+    row = staff_page.locator("#table-conversations tr", has_text=today)
+    total = row.locator("th, td").all_text_contents()[-1].strip()
+    conversations = db_rows(
+        stack, "SELECT COUNT(DISTINCT conversation) FROM conversation_outcomes WHERE day = ?", (today,)
+    )
+    assert int(total) == conversations[0][0] >= 1
