@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from typing import Any
 
+import jwt
 import pytest
 import requests
 
@@ -44,13 +46,18 @@ def test_rest_without_the_key_is_refused(stack: Stack, headers: dict[str, str]) 
 
 
 def test_a_widget_conversation_cannot_be_continued_or_erased_over_rest(stack: Stack) -> None:
+    patient = "patient-" + secrets.token_hex(4)
+    token = jwt.encode({"sub": patient, "exp": int(time.time()) + 600}, stack.env["WEB_JWT_SECRET"], algorithm="HS256")
     web = requests.post(
-        f"{stack.rasa_url}/webhooks/web/webhook", json={"message": "is dupixent safe for my son"}, timeout=60
+        f"{stack.rasa_url}/webhooks/web/webhook",
+        json={"message": "is dupixent safe for my son"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
     )
-    assert web.status_code == 200
-    sid = web.json()["session"].split(".")[1]  # the token carries the session id: the sender is web-<sid>
+    assert web.status_code == 200, web.text
 
-    for sender in (f"web-{sid}", f"WEB-{sid}", "web:patient-42"):
+    # the signed-in patient's conversation is web:<sub>; anonymous widget sessions are web-<id>
+    for sender in (f"web:{patient}", f"WEB:{patient}", f" web:{patient}", "web-" + secrets.token_hex(8)):
         for message in ("what medicine did I ask about?", "delete my data"):
             resp = rest(stack, {"sender": sender, "message": message})
             assert resp.status_code == 400 and resp.json()["error"] == "sender_reserved", (sender, resp.text)
