@@ -27,13 +27,6 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
-def store(request: pytest.FixtureRequest, tmp_path: Path, clock: Clock) -> HandoffStore:
-    if request.param == "sqlite":
-        return SqliteHandoffStore(tmp_path / "handoff.sqlite", clock=clock)
-    return PostgresHandoffStore(request.getfixturevalue("pg_url"), tmp_path / "spool.sqlite", clock=clock)
-
-
 def test_an_update_of_an_entry_fails_and_changes_nothing(store: HandoffStore) -> None:
     audit.record(store, "ann", "claim", ticket_id="T1", remote="10.0.0.1", detail="x")
     for sql in ("UPDATE audit_log SET actor = 'mallory'", "UPDATE audit_log SET at = at WHERE id > 0"):

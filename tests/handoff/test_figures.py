@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import statistics
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
 from bot.handoff.figures import handoffs_per_day, nearest_rank, response_times
 from bot.handoff.inbox import add_note
-from bot.handoff.postgres import PostgresHandoffStore
-from bot.handoff.sqlite import SqliteHandoffStore
 from bot.handoff.store import HandoffStore
 from bot.settings import Settings
 
@@ -29,13 +26,6 @@ class Clock:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
-def store(request: pytest.FixtureRequest, tmp_path: Path, clock: Clock) -> HandoffStore:
-    if request.param == "sqlite":
-        return SqliteHandoffStore(tmp_path / "h.sqlite", clock=clock)
-    return PostgresHandoffStore(request.getfixturevalue("pg_url"), tmp_path / "spool.sqlite", clock=clock)
 
 
 def direct_count(store: HandoffStore, day: str, urgency: str) -> int:

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
 from bot.handoff.gaps import Gap, GapCount, by_medicine, record_gap, top_gaps
-from bot.handoff.postgres import PostgresHandoffStore
-from bot.handoff.sqlite import SqliteHandoffStore
 from bot.handoff.store import HandoffStore
 
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=timezone.utc)
 TODAY = NOW.date()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> HandoffStore:
-    if request.param == "sqlite":
-        return SqliteHandoffStore(tmp_path / "h.sqlite", clock=lambda: NOW)
-    url = request.getfixturevalue("pg_url")
-    return PostgresHandoffStore(url, tmp_path / "spool.sqlite", clock=lambda: NOW)
+@pytest.fixture
+def clock() -> Callable[[], datetime]:
+    return lambda: NOW
 
 
 def test_abstentions_are_counted_per_medicine_aspect_and_reason(store: HandoffStore) -> None:

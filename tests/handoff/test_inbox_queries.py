@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -21,8 +20,6 @@ from bot.handoff.inbox import (
     ticket_detail,
 )
 from bot.handoff.models import InvalidTransition, Ticket, TicketNotFound
-from bot.handoff.postgres import PostgresHandoffStore
-from bot.handoff.sqlite import SqliteHandoffStore
 from bot.handoff.store import HandoffStore
 from bot.settings import Settings
 
@@ -43,13 +40,6 @@ class Clock:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
-def store(request: pytest.FixtureRequest, tmp_path: Path, clock: Clock) -> HandoffStore:
-    if request.param == "sqlite":
-        return SqliteHandoffStore(tmp_path / "handoff.sqlite", clock=clock)
-    return PostgresHandoffStore(request.getfixturevalue("pg_url"), tmp_path / "spool.sqlite", clock=clock)
 
 
 @pytest.fixture

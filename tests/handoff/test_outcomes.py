@@ -4,8 +4,8 @@ no conversation id kept, the window and the retention."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -19,19 +19,15 @@ from bot.handoff.outcomes import (
     outcomes_per_day,
     record_outcome,
 )
-from bot.handoff.postgres import PostgresHandoffStore
-from bot.handoff.sqlite import SqliteHandoffStore
 from bot.handoff.store import HandoffStore
 
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=timezone.utc)
 TODAY = NOW.date()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> HandoffStore:
-    if request.param == "sqlite":
-        return SqliteHandoffStore(tmp_path / "h.sqlite", clock=lambda: NOW)
-    return PostgresHandoffStore(request.getfixturevalue("pg_url"), tmp_path / "spool.sqlite", clock=lambda: NOW)
+@pytest.fixture
+def clock() -> Callable[[], datetime]:
+    return lambda: NOW
 
 
 def test_every_reply_kind_is_mapped_explicitly() -> None:
