@@ -30,7 +30,12 @@ from bot.quality import public_set
 from bot.settings import get_settings
 
 EVAL_DIR = ROOT / "tests" / "eval"
-PUBLIC_SETS = {"public_dev": EVAL_DIR / "public" / "dev.yml", "public_frozen": EVAL_DIR / "public" / "frozen.yml"}
+PUBLIC_SETS = {
+    "public_dev": EVAL_DIR / "public" / "dev.yml",
+    "public_frozen": EVAL_DIR / "public" / "frozen.yml",
+    # dev-only, written after the urgency work of issue 12: fresh emergencies, lookalikes and routine situations
+    "urgency_probe": EVAL_DIR / "public" / "urgency_probe.yml",
+}
 SET_NAMES = ("old", *PUBLIC_SETS)
 SHARED_EXAMPLES = ROOT.parent / "shared" / "eval" / "examples.yml"
 REPORT = ROOT / "var" / "eval-report.json"

@@ -29,6 +29,7 @@ class Clause:
     time: bool  # a time cue ("since", "today", "after my shot", "right now")
     hypothetical: bool = False  # "if my son gets a fever", "in case", "next month"
     number: bool = False  # a number ("temp 102")
+    not_current: bool = False  # historical, someone else's, or not literal ("years ago", "on tiktok", "lol")
 
     @property
     def happening(self) -> bool:
@@ -97,6 +98,7 @@ class CueReader:
         self._matcher.add("TIME", compiled(*cues.patterns["time"]))
         self._matcher.add("GENERAL", compiled(*cues.patterns["general"]))
         self._matcher.add("HYPOTHETICAL", compiled(*cues.patterns["hypothetical"]))
+        self._matcher.add("NOT_CURRENT", compiled(*cues.patterns["not_current"]))
 
     def read(self, text: str) -> Reading:
         doc = self._nlp.make_doc(text)
@@ -107,6 +109,7 @@ class CueReader:
             "TIME": set(),
             "GENERAL": set(),
             "HYPOTHETICAL": set(),
+            "NOT_CURRENT": set(),
         }
         for key_id, start, end in self._matcher(doc):
             label = self._nlp.vocab.strings[key_id]
@@ -132,6 +135,7 @@ class CueReader:
                     time=bool(marks["TIME"] & idx),
                     hypothetical=bool(marks["HYPOTHETICAL"] & idx),
                     number=any(t.like_num for t in span),
+                    not_current=bool(marks["NOT_CURRENT"] & idx),
                 )
             )
         if not clauses:

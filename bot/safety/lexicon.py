@@ -177,7 +177,7 @@ CUE_WORDS = (
     "clause_break",
     "subjectless_state",
 )
-CUE_PATTERNS = ("permission", "time", "general", "hypothetical")
+CUE_PATTERNS = ("permission", "time", "general", "hypothetical", "not_current")
 
 
 @dataclass(frozen=True)

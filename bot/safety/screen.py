@@ -247,6 +247,12 @@ class SafetyScreen:
         if flag.kind == "dose":
             # an extra or wrong dose must be said to have happened: "can I take an extra dose?" is a question
             return clause.happening or clause.bare
+        if need == "reported" and (clause.not_current or (clause.hypothetical and clause.question)):
+            # ConText's modifiers: "she fainted at a blood draw last year", "saw on tiktok a girl passed out",
+            # "what do I do if he ever has a seizure", "my heart stopped at the price lol" are not emergencies
+            return False
+        if need == "reported" and clause.question and clause.general and not clause.happening:
+            return False  # "what are the signs of anaphylaxis I should watch for after his shot"
         if need == "reported" or flag.urgency == "urgent":
             # a danger sign in a bare phrase counts ("throat closing up", "fevers and night sweats on
             # cyclosporin"); a routine topic needs a cue ("Rinvoq and pregnancy" is a search)

@@ -808,3 +808,42 @@ def test_semantic_threshold_report(real_screen: SafetyScreen, capsys: pytest.Cap
 def test_real_encoder_smoke(real_screen: SafetyScreen, names: NameMatcher, text: str, urgency: str) -> None:
     verdict = verdict_for(real_screen, names, text)
     assert verdict is not None and URGENCY_RANK[verdict.urgency] >= URGENCY_RANK[urgency]
+
+
+# ConText's modifiers on an emergency sign: in the past, someone else's, not literal, a what-if question, or a
+# question about signs. A clause of its own that is happening now still counts.
+NOT_NOW = [
+    "my son passed out at his allergy test back in 2019, can he start dupixent",
+    "she had trouble breathing as a baby, is a jak pill ok for her now",
+    "i read online that someone had a seizure on cyclosporine, how common is that",
+    "watched a video where a guy collapsed after a shot, does that happen with adbry",
+    "my throat closed up from laughing so hard at the cartoon haha, anyway when does rinvoq start working",
+    "i nearly fainted over the copay lol. is there a cheaper option than dupixent",
+    "what would we do if our daughter stopped breathing after a shot",
+    "what are the warning signs of a throat swelling reaction to watch for after dupilumab",
+]
+NOW_DESPITE_A_MODIFIER = [
+    "years ago he had eczema flares, now his lips are swelling after the first dupixent shot",
+    "lol ok this is serious, i cant breathe after my rinvoq",
+]
+NEW_SIGNS = [
+    "she is coughing up blood since this afternoon, she's on cellcept",
+    "his nose wont stop bleeding and he takes methotrexate",
+    "i feel like i'm about to pass out after my shot",
+    "my toddler is floppy and hard to wake, he has a fever and takes azathioprine",
+    "i've been cutting again tonight",
+]
+
+
+@pytest.mark.parametrize("text", NOT_NOW)
+def test_an_emergency_sign_that_is_not_happening_now_is_not_an_emergency(
+    screen: SafetyScreen, names: NameMatcher, text: str
+) -> None:
+    verdict = verdict_for(screen, names, text)
+    assert verdict is None or verdict.urgency != "emergency", verdict
+
+
+@pytest.mark.parametrize("text", [*NOW_DESPITE_A_MODIFIER, *NEW_SIGNS])
+def test_an_emergency_sign_happening_now_is_an_emergency(screen: SafetyScreen, names: NameMatcher, text: str) -> None:
+    verdict = verdict_for(screen, names, text)
+    assert verdict is not None and verdict.urgency == "emergency", verdict
