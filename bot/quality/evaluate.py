@@ -35,6 +35,8 @@ PUBLIC_SETS = {
     "public_frozen": EVAL_DIR / "public" / "frozen.yml",
     # dev-only, written after the urgency work of issue 12: fresh emergencies, lookalikes and routine situations
     "urgency_probe": EVAL_DIR / "public" / "urgency_probe.yml",
+    # dev-only, written 2026-12-02 from the deck: in-domain questions and uncovered aspects, for answerability
+    "answer_probe": EVAL_DIR / "public" / "answer_probe.yml",
 }
 SET_NAMES = ("old", *PUBLIC_SETS)
 SHARED_EXAMPLES = ROOT.parent / "shared" / "eval" / "examples.yml"

@@ -37,6 +37,12 @@ class Clause:
         return self.time or (self.state and not self.hypothetical)
 
     @property
+    def not_now(self) -> bool:
+        """Not a report of something happening now: historical, someone else's, not literal, or a what-if
+        question ("what do we do if he ever has a seizure")."""
+        return self.not_current or (self.hypothetical and self.question)
+
+    @property
     def bare(self) -> bool:
         """A bare statement: neither a question, nor general, nor a what-if ("fever 102 on mtx")."""
         return not (self.question or self.general or self.hypothetical)
@@ -69,6 +75,12 @@ class Reading:
         phrase on its own ("Rinvoq and pregnancy")."""
         clause = self.clause_at(char)
         return clause.happening or (clause.bare and self.cued)
+
+    @property
+    def not_now(self) -> bool:
+        """Everything the message says about someone is not happening now (see Clause.not_now)."""
+        about_someone = [c for c in self.clauses if c.person or c.state]
+        return bool(about_someone) and all(c.not_now for c in about_someone)
 
     @property
     def happening(self) -> bool:

@@ -92,7 +92,7 @@ WORD_SETS = (
     "dose_timing",
     "dose_amount",
 )
-REGEXES = ("persistent", "fever_words")
+REGEXES = ("persistent", "fever_words", "fever_danger")
 _MACRO = re.compile(r"\{([a-z_]+)\}")
 
 

@@ -106,7 +106,8 @@ class RedFlagMatcher:
         return True
 
     def _derived(self, spans: list[tuple[str, int, int]], lowered: str) -> list[tuple[str, int, int]]:
-        """Flags that depend on two signs in one message: blisters with fever, vomiting that won't stop."""
+        """Flags that depend on two signs in one message: blisters with fever, fever with a danger sign, vomiting that
+        won't stop."""
         extra = []
         blisters = [
             s
@@ -118,6 +119,8 @@ class RedFlagMatcher:
         fever = [s for s in spans if s[0] == "infection_fever" and fever_words.search(lowered[s[1] : s[2]])]
         if blisters and fever:
             extra.append(("blisters_fever", min(blisters[0][1], fever[0][1]), max(blisters[0][2], fever[0][2])))
+        if fever and self._data.regexes["fever_danger"].search(lowered):
+            extra.append(("emergency_fever_danger", fever[0][1], fever[0][2]))
         vomit = [
             s
             for s in spans

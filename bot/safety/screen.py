@@ -175,7 +175,7 @@ class SafetyScreen:
         semantic = self.semantic_match(message)
         if semantic is not None and _semantic_counts(semantic[0], reading, [*known, *unknown]):
             category, score = semantic
-            if category.startswith("emergency_") and score >= STRONG_EMERGENCY:
+            if category.startswith("emergency_") and score >= STRONG_EMERGENCY and not reading.not_now:
                 categories.append(category)
             elif not categories:
                 # an emergency needs an emergency sign: a message that only sounds like one ("swallowed my gum
@@ -247,7 +247,7 @@ class SafetyScreen:
         if flag.kind == "dose":
             # an extra or wrong dose must be said to have happened: "can I take an extra dose?" is a question
             return clause.happening or clause.bare
-        if need == "reported" and (clause.not_current or (clause.hypothetical and clause.question)):
+        if need == "reported" and clause.not_now:
             # ConText's modifiers: "she fainted at a blood draw last year", "saw on tiktok a girl passed out",
             # "what do I do if he ever has a seizure", "my heart stopped at the price lol" are not emergencies
             return False
@@ -365,7 +365,8 @@ def _intent_categories(intent: str | None, confidence: float, reading: Reading) 
     if category is None:
         return []
     if category == "emergency_reported":
-        return [category] if confidence >= EMERGENCY_INTENT_CONFIDENCE else []
+        # the intent is a sign of its own, except in a message that tells of nothing happening now
+        return [category] if confidence >= EMERGENCY_INTENT_CONFIDENCE and not reading.not_now else []
     if confidence < INTENT_CONFIDENCE:
         return []
     # a confident intent still does not escalate a general question that names nobody

@@ -539,6 +539,9 @@ def test_nlu_training_data_agrees_with_the_screen(screen: SafetyScreen, names: N
         ("can I mix my medicines", "interaction_personal", 0.9, ("interaction", "routine", None)),
         ("get me a someone", "request_human", 0.9, ("request_human", "routine", None)),
         ("my kid took the whole bottle", "emergency", 0.95, ("emergency_overdose", "emergency", "poison_control")),
+        # the intent counts as a sign, except where nothing is said to be happening now
+        ("my daughter swallowed her gum lol", "emergency", 0.95, None),
+        ("what would we do if our son ever took too many", "emergency", 0.95, None),
     ],
 )
 def test_safety_intents_are_one_signal(
@@ -832,6 +835,8 @@ NEW_SIGNS = [
     "i feel like i'm about to pass out after my shot",
     "my toddler is floppy and hard to wake, he has a fever and takes azathioprine",
     "i've been cutting again tonight",
+    "temp 103 on rinvoq and his neck is so stiff he can't look down",
+    "she has a fever on methotrexate and a purple rash that won't fade",
 ]
 
 
