@@ -53,6 +53,7 @@ class Reading:
     """The clauses of a message, to tell a personal report from a general question."""
 
     clauses: tuple[Clause, ...]
+    framed_general: bool = False  # the writer says it is a general question ("just asking in general")
 
     @property
     def person(self) -> bool:
@@ -111,6 +112,7 @@ class CueReader:
         self._matcher.add("GENERAL", compiled(*cues.patterns["general"]))
         self._matcher.add("HYPOTHETICAL", compiled(*cues.patterns["hypothetical"]))
         self._matcher.add("NOT_CURRENT", compiled(*cues.patterns["not_current"]))
+        self._matcher.add("FRAMING", compiled(*cues.patterns["general_framing"]))
 
     def read(self, text: str) -> Reading:
         doc = self._nlp.make_doc(text)
@@ -122,6 +124,7 @@ class CueReader:
             "GENERAL": set(),
             "HYPOTHETICAL": set(),
             "NOT_CURRENT": set(),
+            "FRAMING": set(),
         }
         for key_id, start, end in self._matcher(doc):
             label = self._nlp.vocab.strings[key_id]
@@ -152,7 +155,7 @@ class CueReader:
             )
         if not clauses:
             clauses.append(Clause(0, len(text) + 1, False, False, False, False, False))
-        return Reading(tuple(clauses))
+        return Reading(tuple(clauses), framed_general=bool(marks["FRAMING"]))
 
 
 def _starts_with_state(span: Span, subjectless_state: frozenset[str]) -> bool:

@@ -92,7 +92,7 @@ WORD_SETS = (
     "dose_timing",
     "dose_amount",
 )
-REGEXES = ("persistent", "fever_words", "fever_danger")
+REGEXES = ("persistent", "fever_words", "fever_danger", "pseudo")
 _MACRO = re.compile(r"\{([a-z_]+)\}")
 
 
@@ -177,7 +177,7 @@ CUE_WORDS = (
     "clause_break",
     "subjectless_state",
 )
-CUE_PATTERNS = ("permission", "time", "general", "hypothetical", "not_current")
+CUE_PATTERNS = ("permission", "time", "general", "hypothetical", "not_current", "general_framing")
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,10 @@ class RedFlagMatcher:
                 continue  # "after stopping cyclosporine" is about what happens, not a request to change
             found[(key, start, end)] = None
         spans = [(k, doc[s:e].start_char, doc[s:e].end_char) for k, s, e in found]
-        spans += self._derived(spans, text.lower())
+        lowered = text.lower()
+        pseudo = [m.span() for m in self._data.regexes["pseudo"].finditer(lowered)]
+        spans = [sp for sp in spans if not any(sp[1] < e and s < sp[2] for s, e in pseudo)]
+        spans += self._derived(spans, lowered)
         flags = []
         for key, s, e in spans:
             category, _, kind = key.partition(":")

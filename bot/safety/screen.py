@@ -240,17 +240,17 @@ class SafetyScreen:
         if need == "always":
             return True
         if need == "personal":
-            return reading.person
+            return reading.person and not reading.framed_general
         clause = reading.clause_at(flag.span[0])
+        if need == "reported" and clause.not_now:
+            # ConText's modifiers: "she fainted at a blood draw last year", "saw on tiktok a girl passed out",
+            # "what do I do if he ever has a seizure", "my heart stopped at the price lol" are not emergencies
+            return False
         if flag.kind == "plan":
             return reading.person  # "we're trying for a baby" is personal, though not happening yet
         if flag.kind == "dose":
             # an extra or wrong dose must be said to have happened: "can I take an extra dose?" is a question
             return clause.happening or clause.bare
-        if need == "reported" and clause.not_now:
-            # ConText's modifiers: "she fainted at a blood draw last year", "saw on tiktok a girl passed out",
-            # "what do I do if he ever has a seizure", "my heart stopped at the price lol" are not emergencies
-            return False
         if need == "reported" and clause.question and clause.general and not clause.happening:
             return False  # "what are the signs of anaphylaxis I should watch for after his shot"
         if need == "reported" or flag.urgency == "urgent":
@@ -332,7 +332,7 @@ def _medicine_categories(
     """Someone asking about their own medicines: another medicine with this one, or another medicine (but
     not how-to questions about it: "how often should I use hydrocortisone cream" or "my husband has arthritis,
     what does humira do" get the no-information answer). ``unknown_at``: where the unknown medicines are named."""
-    if not reading.person:
+    if not reading.person or reading.framed_general:
         return []
     clauses = [reading.clause_at(at) for at in unknown_at]
     asked_how = [c for c in clauses if c.question and set(text[c.start_char :].lower().split()[:1]) & _HOW_TO]
@@ -367,7 +367,7 @@ def _intent_categories(intent: str | None, confidence: float, reading: Reading) 
     if category == "emergency_reported":
         # the intent is a sign of its own, except in a message that tells of nothing happening now
         return [category] if confidence >= EMERGENCY_INTENT_CONFIDENCE and not reading.not_now else []
-    if confidence < INTENT_CONFIDENCE:
+    if confidence < INTENT_CONFIDENCE or (requirement(category) == "personal" and reading.framed_general):
         return []
     # a confident intent still does not escalate a general question that names nobody
     if category != "request_human" and not reading.person and not reading.happening:

@@ -852,3 +852,32 @@ def test_an_emergency_sign_that_is_not_happening_now_is_not_an_emergency(
 def test_an_emergency_sign_happening_now_is_an_emergency(screen: SafetyScreen, names: NameMatcher, text: str) -> None:
     verdict = verdict_for(screen, names, text)
     assert verdict is not None and verdict.urgency == "emergency", verdict
+
+
+@pytest.mark.parametrize(
+    ("text", "personal"),
+    [
+        ("my dad takes aspirin every day, but in general can you take cyclosporine with other medicines", False),
+        ("for a class paper: can people on methotrexate double a dose they missed, my teacher asked", False),
+        ("can my son take advil with his dupixent", True),
+        ("just asking, can my daughter take zyrtec with her rinvoq", True),
+    ],
+)
+def test_a_question_the_writer_calls_general_is_answered(
+    screen: SafetyScreen, names: NameMatcher, text: str, personal: bool
+) -> None:
+    assert (verdict_for(screen, names, text) is not None) is personal
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i did a double take when i saw the dupixent price",
+        "my late husband was on prednisone for years, how long can kids stay on it",
+        "he got poison ivy at camp, can he use his usual cream with methotrexate",
+    ],
+)
+def test_a_pseudo_trigger_is_not_a_red_flag(text: str) -> None:
+    from bot.safety.red_flags import RedFlagMatcher
+
+    assert [f for f in RedFlagMatcher().find(text) if f.category in {"emergency_overdose", "missed_dose"}] == []
