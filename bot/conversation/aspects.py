@@ -20,7 +20,7 @@ import numpy as np
 import yaml
 
 from bot.conversation.reading import mask_names
-from bot.conversation.understanding import compile_pattern
+from bot.conversation.understanding import TOPIC_INTENTS, compile_pattern
 from bot.encoder import Encoder
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.schema import GENERAL, Fact
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ASPECTS_FILE = Path(__file__).resolve().parent / "aspects.yml"
+# The NLU's questions about one medicine: more wordings of each covered topic than the facts' paraphrases.
+NLU_FILE = Path(__file__).resolve().parents[2] / "data" / "nlu" / "medicines.yml"
+_ENTITY = re.compile(r"\[([^\]]+)\]\([^)]*\)")  # [Dupixent](drug) -> Dupixent
 
 
 class AspectError(ValueError):
@@ -140,10 +143,26 @@ def _mask(text: str, names: NameFinder) -> str:
     return mask_names(text, names.find(text))
 
 
-def training_set(kb: KnowledgeBase, names: NameFinder, data: AspectData) -> tuple[list[str], list[str]]:
-    """(masked question, aspect) pairs: medicine facts' paraphrases by topic, uncovered aspects' examples."""
-    texts: list[str] = []
-    labels: list[str] = []
+def nlu_questions(path: Path = NLU_FILE) -> list[tuple[str, str]]:
+    """(question, topic) of the NLU examples whose intent asks for one knowledge-base topic."""
+    found: list[tuple[str, str]] = []
+    for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []:
+        topics = TOPIC_INTENTS.get(str(block.get("intent")))
+        if topics is None:
+            continue
+        for line in str(block.get("examples") or "").splitlines():
+            if line.strip().startswith("- "):
+                found.append((_ENTITY.sub(r"\1", line.strip()[2:]), topics[0]))
+    return found
+
+
+def training_set(
+    kb: KnowledgeBase, names: NameFinder, data: AspectData, nlu: Sequence[tuple[str, str]] = ()
+) -> tuple[list[str], list[str]]:
+    """(masked question, aspect) pairs: medicine facts' paraphrases and the NLU's questions by topic, uncovered
+    aspects' examples."""
+    texts = [_mask(text, names) for text, _ in nlu]
+    labels = [topic for _, topic in nlu]
     for ref in kb.facts():
         if ref.drug.id == GENERAL:
             continue
@@ -181,7 +200,7 @@ class AspectModel:
 
         from bot.retrieval import EmbeddingCache
 
-        texts, labels = training_set(self.kb, self.names, self.data)
+        texts, labels = training_set(self.kb, self.names, self.data, nlu_questions())
         vectors = EmbeddingCache(self.cache_path).embed(self.encoder, texts)
         model = LogisticRegression(C=10.0, max_iter=2000, class_weight="balanced")
         model.fit(vectors, labels)

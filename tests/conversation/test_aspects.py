@@ -15,6 +15,7 @@ from bot.conversation.aspects import (
     aspect_data,
     load_aspects,
     named_aspect,
+    nlu_questions,
     training_set,
 )
 from bot.conversation.assistant import Assistant
@@ -170,6 +171,14 @@ def test_training_masks_medicine_names_and_covers_every_aspect(kb):
     texts, labels = training_set(kb, name_matcher(), aspect_data())
     assert set(aspect_data().aspects) <= set(labels) and "side_effects" in labels
     assert not any("dupixent" in t.lower() for t in texts)
+
+
+def test_the_nlu_medicine_questions_train_their_topics(kb):
+    questions = nlu_questions()
+    assert ("what is methotrexate?", "what_is") in questions
+    assert not any("](" in text for text, _ in questions)  # entity markup is stripped
+    texts, labels = training_set(kb, name_matcher(), aspect_data(), questions[:3])
+    assert labels[:3] == [topic for _, topic in questions[:3]] and "[" not in texts[0]
 
 
 def test_a_bad_aspects_file_names_the_entry(tmp_path: Path):
