@@ -169,7 +169,10 @@ class SafetyScreen:
         medicines = set(known) | ({context_drug} if context_drug else set())
 
         categories = [f.category for f in flags if self._flag_counts(f, reading, bool(medicines))]
-        categories += _medicine_categories(text, reading, known, unknown, [m.start_char for m in message.unknown])
+        named_at = [m.start_char for m in message.mentions if m.drug_id in known]
+        categories += _medicine_categories(
+            text, reading, known, unknown, [m.start_char for m in message.unknown], named_at
+        )
         categories += _intent_categories(intent, confidence, reading)
         # similarity is a fallback for what the patterns and the intent missed, except a strong emergency
         semantic = self.semantic_match(message)
@@ -327,20 +330,28 @@ _HOW_TO = {"how", "what", "whats", "what's", "which", "where", "when", "why"}
 
 
 def _medicine_categories(
-    text: str, reading: Reading, known: Sequence[str], unknown: Sequence[str], unknown_at: Sequence[int] = ()
+    text: str,
+    reading: Reading,
+    known: Sequence[str],
+    unknown: Sequence[str],
+    unknown_at: Sequence[int] = (),
+    known_at: Sequence[int] = (),
 ) -> list[str]:
     """Someone asking about their own medicines: another medicine with this one, or another medicine (but
     not how-to questions about it: "how often should I use hydrocortisone cream" or "my husband has arthritis,
-    what does humira do" get the no-information answer). ``unknown_at``: where the unknown medicines are named."""
+    what does humira do" get the no-information answer). ``unknown_at``, ``known_at``: where the unknown and the
+    covered medicines are named; two covered medicines together are personal only when a clause naming one of
+    them names a person ("my neighbour says Rinvoq is a shot like Dupixent" is not)."""
     if not reading.person or reading.framed_general:
         return []
+    personal_known = not known_at or any(reading.clause_at(at).person for at in known_at)
     clauses = [reading.clause_at(at) for at in unknown_at]
     asked_how = [c for c in clauses if c.question and set(text[c.start_char :].lower().split()[:1]) & _HOW_TO]
     unknown_asked = bool(unknown) and (not clauses or len(asked_how) < len(clauses))
     if known and unknown:
         return ["interaction"]
     words = text.lower().replace("/", " ").split()
-    if len(set(known)) >= 2 and set(words) & _TOGETHER:
+    if len(set(known)) >= 2 and set(words) & _TOGETHER and personal_known:
         return ["interaction"]
     if unknown_asked and words and words[0] not in _HOW_TO:
         return ["other_medicine"]

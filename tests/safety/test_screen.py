@@ -861,6 +861,8 @@ def test_an_emergency_sign_happening_now_is_an_emergency(screen: SafetyScreen, n
         ("for a class paper: can people on methotrexate double a dose they missed, my teacher asked", False),
         ("can my son take advil with his dupixent", True),
         ("just asking, can my daughter take zyrtec with her rinvoq", True),
+        ("does rinvoq come as a shot like dupixent? my neighbour swears it does", False),
+        ("my son is on dupixent and rinvoq was suggested, can he take both together", True),
     ],
 )
 def test_a_question_the_writer_calls_general_is_answered(
@@ -875,9 +877,12 @@ def test_a_question_the_writer_calls_general_is_answered(
         "i did a double take when i saw the dupixent price",
         "my late husband was on prednisone for years, how long can kids stay on it",
         "he got poison ivy at camp, can he use his usual cream with methotrexate",
+        "i'm a nursing student, is cyclosporine still used for eczema",
+        "my sister threw out all her creams, do these medicines replace them",
     ],
 )
 def test_a_pseudo_trigger_is_not_a_red_flag(text: str) -> None:
     from bot.safety.red_flags import RedFlagMatcher
 
-    assert [f for f in RedFlagMatcher().find(text) if f.category in {"emergency_overdose", "missed_dose"}] == []
+    flagged = {"emergency_overdose", "missed_dose", "pregnancy_other", "side_effect_now"}
+    assert [f for f in RedFlagMatcher().find(text) if f.category in flagged] == []
