@@ -108,13 +108,25 @@ def aspect_data() -> AspectData:
     return load_aspects()
 
 
+_QUESTION = re.compile(r"[^.!?]*\?+")
+
+
+def asked_part(text: str) -> str:
+    """The message's questions (sentences ending in "?"), else all of it: an organ or an aspect named in the
+    story around a question ("my mom takes pills for her heart. does cyclosporine interact ...?") is not asked."""
+    questions = _QUESTION.findall(text)
+    return " ".join(questions) if questions else text
+
+
 def named_aspect(text: str) -> Aspect | None:
-    """The first uncovered aspect whose wording the text names outright."""
-    return next((a for a in aspect_data().aspects.values() if a.pattern and a.pattern.search(text)), None)
+    """The first uncovered aspect whose wording the text's questions name outright."""
+    asked = asked_part(text)
+    return next((a for a in aspect_data().aspects.values() if a.pattern and a.pattern.search(asked)), None)
 
 
 def named_term(text: str) -> Term | None:
-    return next((t for t in aspect_data().terms.values() if t.pattern.search(text)), None)
+    asked = asked_part(text)
+    return next((t for t in aspect_data().terms.values() if t.pattern.search(asked)), None)
 
 
 def facts_naming(kb: KnowledgeBase, drug_id: str, term: Term) -> list[tuple[str, Fact]]:

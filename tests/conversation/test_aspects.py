@@ -12,9 +12,11 @@ from bot.conversation.aspects import (
     AspectError,
     AspectModel,
     Guess,
+    asked_part,
     aspect_data,
     load_aspects,
     named_aspect,
+    named_term,
     nlu_questions,
     training_set,
 )
@@ -187,3 +189,11 @@ def test_a_bad_aspects_file_names_the_entry(tmp_path: Path):
     path.write_text(original.replace("pattern: 'overdos\\w*", "pattern: '(overdos\\w*"), encoding="utf-8")
     with pytest.raises(AspectError, match="aspects: overdose: invalid pattern"):
         load_aspects(path)
+
+
+def test_only_the_questions_of_a_message_name_an_aspect_or_organ():
+    story = "My mom takes pills for her heart and her kidneys. Is cyclosporine hard on other medicines?"
+    assert asked_part(story) == " Is cyclosporine hard on other medicines?"
+    assert named_term(story) is None
+    assert named_term("does cyclosporine hurt the kidneys? asking for my son") is not None
+    assert named_term("cyclosporine and the kidneys") is not None  # no question mark: all of it is asked
