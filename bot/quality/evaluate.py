@@ -1,9 +1,10 @@
 """End-to-end evaluation through the REST channel.
 
-Three sets, reported separately: the old set (tests/eval/*.yml and ../shared/eval/examples.yml when present) and
-the two halves of the independent public set (tests/eval/public/dev.yml, frozen.yml; scored by
-bot.quality.public_set). Each case goes to a running bot (BOT_URL) or to one it starts; the reply to its last turn
-is scored; the report is printed and written to var/eval-report.json.
+Sets, reported separately: the old set (tests/eval/*.yml and ../shared/eval/examples.yml when present), the two
+halves of the independent public set (tests/eval/public/dev.yml, frozen.yml) and two dev-only probes
+(urgency_probe.yml, answer_probe.yml), all but the old set scored by bot.quality.public_set. Each case goes to a
+running bot (BOT_URL) or to one it starts; the reply to its last turn is scored; the report is printed and written
+to var/eval-report.json.
 Exits 1 when a gate of the old set fails: answer accuracy or out-of-scope handling below 95%, emergency/urgent
 recall below 100%, false escalations above 5%, or any answer about the wrong medicine. The public set's targets
 are reported, not gates; the frozen half's cases are neither printed nor written one by one.
