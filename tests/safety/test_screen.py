@@ -886,3 +886,19 @@ def test_a_pseudo_trigger_is_not_a_red_flag(text: str) -> None:
 
     flagged = {"emergency_overdose", "missed_dose", "pregnancy_other", "side_effect_now"}
     assert [f for f in RedFlagMatcher().find(text) if f.category in flagged] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "personal"),
+    [
+        ("she is 30 kg and on 12.5 mg of methotrexate, is that the right amount", True),
+        ("what dose should my son be on for cyclosporine", True),
+        ("headache the whole day after cyclosporine, what helps", True),
+        ("what mg does dupixent come in", False),
+        ("what dose of methotrexate is used for eczema", False),
+    ],
+)
+def test_a_stated_amount_or_a_whole_day_of_symptoms_is_personal(
+    screen: SafetyScreen, names: NameMatcher, text: str, personal: bool
+) -> None:
+    assert (verdict_for(screen, names, text) is not None) is personal
