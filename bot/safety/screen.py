@@ -341,7 +341,7 @@ def _medicine_categories(
     not how-to questions about it: "how often should I use hydrocortisone cream" or "my husband has arthritis,
     what does humira do" get the no-information answer). ``unknown_at``, ``known_at``: where the unknown and the
     covered medicines are named; two covered medicines together are personal only when a clause naming one of
-    them names a person ("my neighbour says Rinvoq is a shot like Dupixent" is not)."""
+    them names a person ("is Rinvoq a shot like Dupixent? my neighbour says so" is not)."""
     if not reading.person or reading.framed_general:
         return []
     personal_known = not known_at or any(reading.clause_at(at).person for at in known_at)
