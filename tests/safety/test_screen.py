@@ -16,6 +16,7 @@ from bot.conversation.reading import Reading, read
 from bot.knowledge.loader import MedicineSafety
 from bot.nlp.names import NameMatcher
 from bot.safety.lexicon import load_categories
+from bot.safety.red_flags import RedFlagMatcher
 from bot.safety.screen import (
     EXEMPLARS_PATH,
     INTENT_CATEGORIES,
@@ -854,6 +855,8 @@ def test_an_emergency_sign_happening_now_is_an_emergency(screen: SafetyScreen, n
     assert verdict is not None and verdict.urgency == "emergency", verdict
 
 
+# Personal or general: a question the writer calls general, two medicines where nobody takes both, a stated amount
+# for someone, a whole day of symptoms.
 @pytest.mark.parametrize(
     ("text", "personal"),
     [
@@ -863,11 +866,14 @@ def test_an_emergency_sign_happening_now_is_an_emergency(screen: SafetyScreen, n
         ("just asking, can my daughter take zyrtec with her rinvoq", True),
         ("does rinvoq come as a shot like dupixent? my neighbour swears it does", False),
         ("my son is on dupixent and rinvoq was suggested, can he take both together", True),
+        ("she is 30 kg and on 12.5 mg of methotrexate, is that the right amount", True),
+        ("what dose should my son be on for cyclosporine", True),
+        ("headache the whole day after cyclosporine, what helps", True),
+        ("what mg does dupixent come in", False),
+        ("what dose of methotrexate is used for eczema", False),
     ],
 )
-def test_a_question_the_writer_calls_general_is_answered(
-    screen: SafetyScreen, names: NameMatcher, text: str, personal: bool
-) -> None:
+def test_personal_or_general(screen: SafetyScreen, names: NameMatcher, text: str, personal: bool) -> None:
     assert (verdict_for(screen, names, text) is not None) is personal
 
 
@@ -882,23 +888,5 @@ def test_a_question_the_writer_calls_general_is_answered(
     ],
 )
 def test_a_pseudo_trigger_is_not_a_red_flag(text: str) -> None:
-    from bot.safety.red_flags import RedFlagMatcher
-
     flagged = {"emergency_overdose", "missed_dose", "pregnancy_other", "side_effect_now"}
     assert [f for f in RedFlagMatcher().find(text) if f.category in flagged] == []
-
-
-@pytest.mark.parametrize(
-    ("text", "personal"),
-    [
-        ("she is 30 kg and on 12.5 mg of methotrexate, is that the right amount", True),
-        ("what dose should my son be on for cyclosporine", True),
-        ("headache the whole day after cyclosporine, what helps", True),
-        ("what mg does dupixent come in", False),
-        ("what dose of methotrexate is used for eczema", False),
-    ],
-)
-def test_a_stated_amount_or_a_whole_day_of_symptoms_is_personal(
-    screen: SafetyScreen, names: NameMatcher, text: str, personal: bool
-) -> None:
-    assert (verdict_for(screen, names, text) is not None) is personal
