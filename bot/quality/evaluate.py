@@ -38,6 +38,9 @@ PUBLIC_SETS = {
     "urgency_probe": EVAL_DIR / "public" / "urgency_probe.yml",
     # dev-only, written 2026-12-02 from the deck: in-domain questions and uncovered aspects, for answerability
     "answer_probe": EVAL_DIR / "public" / "answer_probe.yml",
+    # dev-only, written 2026-12-02 (session 7) from the deck, all kinds; scored once before any change of that
+    # session (README), then tuned on
+    "fresh_probe": EVAL_DIR / "public" / "fresh_probe.yml",
 }
 SET_NAMES = ("old", *PUBLIC_SETS)
 SHARED_EXAMPLES = ROOT.parent / "shared" / "eval" / "examples.yml"
