@@ -37,6 +37,9 @@ class Answer:
 
     def add(self, text: str, drug_id: str, fact: Fact) -> None:
         self.texts.append(text)
+        self.cite(drug_id, fact)
+
+    def cite(self, drug_id: str, fact: Fact) -> None:
         if fact.source not in self.sources:
             self.sources.append(fact.source)
         self.fact_keys.append(f"{drug_id}.{fact.topic}")
@@ -89,18 +92,23 @@ def topic_answer(kb: KnowledgeBase, drug_id: str, wanted: Sequence[Sequence[str]
     return answer
 
 
-def compare(kb: KnowledgeBase, drug_ids: Sequence[str], topics: Sequence[str]) -> Answer | None:
-    """The same topic for two or more medicines, side by side."""
-    answer = Answer([], None, topics[0])
+def compare(kb: KnowledgeBase, drug_ids: Sequence[str], wanted: Sequence[Sequence[str]]) -> Answer | None:
+    """The same topics for two or more medicines, side by side (each topic given as alternatives, best first)."""
+    answer = Answer([], None, wanted[0][0])
     for drug_id in drug_ids:
-        found = find_fact(kb, drug_id, topics)
-        if found is None:
-            name = display_name(kb.drugs[drug_id])
-            answer.texts.append(f"{name}: the clinic's handout doesn't cover {TOPIC_LABELS[topics[0]]}.")
-            continue
-        owner, fact, lead = found
-        answer.topic = fact.topic
-        answer.add(f"{display_name(kb.drugs[drug_id])}: {lead}{fact.text}", owner.id, fact)
+        name = display_name(kb.drugs[drug_id])
+        said: list[str] = []
+        for alternatives in wanted:
+            found = find_fact(kb, drug_id, alternatives)
+            if found is None:
+                said.append(f"the clinic's handout doesn't cover {TOPIC_LABELS[alternatives[0]]}.")
+                continue
+            owner, fact, lead = found
+            if not answer.fact_keys:
+                answer.topic = fact.topic
+            answer.cite(owner.id, fact)
+            said.append(lead + fact.text)
+        answer.texts.append(f"{name}: {' '.join(said)}")
     if not answer.fact_keys:
         return None
     answer.texts = pack(answer.texts)

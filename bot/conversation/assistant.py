@@ -16,7 +16,15 @@ from typing import Any
 from bot.constants import ANSWER_INTENT_CONFIDENCE as INTENT_CONFIDENCE
 from bot.conversation import answers, replies, sms
 from bot.conversation.answers import Answer, display_name
-from bot.conversation.aspects import Aspect, AspectReader, aspect_data, facts_naming, named_aspect, named_term
+from bot.conversation.aspects import (
+    Aspect,
+    AspectReader,
+    aspect_data,
+    best_covered,
+    facts_naming,
+    named_aspect,
+    named_term,
+)
 from bot.conversation.handoffs import Handoffs
 from bot.conversation.reading import Reading, read
 from bot.conversation.types import NameFinder, Reply, Screen, Searcher, TicketStore, Turn
@@ -243,7 +251,12 @@ class Assistant:
         if not naming:
             return self._abstain(q.turn, "not_mentioned", drug, term.kind, term=term.id, medicine=medicine)
         topic = max((fact.topic for _, fact in naming), key=lambda t: guess.scores.get(t, 0.0))
-        found = answers.topic_answer(self.kb, drug, [(topic,)])
+        wanted = [(topic,)]
+        if guess.aspect in DRUG_TOPICS and guess.scores.get(topic, 0.0) < guess.score:
+            # The term is named beside the question ("how does it work? I thought it was a cancer drug"):
+            # what is asked first, then the fact that names the term.
+            wanted.insert(0, (guess.aspect,))
+        found = answers.topic_answer(self.kb, drug, wanted)
         return self._reply_answer(found) if found else None
 
     def _guessed(self, q: _Question, drug: str) -> Answer | None:
@@ -292,8 +305,14 @@ class Assistant:
     def _comparison(self, q: _Question) -> Reply | None:
         if len(q.drugs) < 2 or not (q.intent == "ask_compare" or sounds_like_comparison(q.reading.wording)):
             return None
-        found = answers.compare(self.kb, q.drugs[:3], [t for group in q.topics for t in group] or ["what_is"])
+        found = answers.compare(self.kb, q.drugs[:3], q.topics[:2] or [topic_alternatives(self._likely_topic(q))])
         return self._reply_answer(found) if found else None
+
+    def _likely_topic(self, q: _Question) -> str:
+        """The covered topic the aspect model rates most likely ("what it is" without the model)."""
+        if self.aspects is None:
+            return "what_is"
+        return best_covered(self.aspects.guess(q.reading).scores, DRUG_TOPICS) or "what_is"
 
     def _topic_answer(self, q: _Question) -> Reply | None:
         """A medicine and a topic: that fact, or an honest "no information on that topic"."""
@@ -339,7 +358,11 @@ class Assistant:
     def _topics(self, intent: str | None, named: list[tuple[str, ...]], turn: Turn) -> list[tuple[str, ...]]:
         """Wanted topics, each as alternatives: named in the text, else from the intent, else carried over."""
         from_intent = TOPIC_INTENTS.get(intent or "")
-        if from_intent and from_intent not in named and len(named) < 2:
+        if from_intent in named:
+            # The intent read the whole question; a topic word met first ("how often are labs drawn") is
+            # answered after it, not instead.
+            named = [from_intent, *(t for t in named if t != from_intent)]
+        elif from_intent and len(named) < 2:
             named = [from_intent, *named]
         if not named and intent == "inform_drug" and turn.slot_topic:
             return [topic_alternatives(turn.slot_topic)]

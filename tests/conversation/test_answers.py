@@ -38,11 +38,19 @@ def test_alternatives_fall_back_in_order(kb: KnowledgeBase) -> None:
 
 
 def test_a_comparison_names_each_medicine_and_says_what_a_handout_lacks(kb: KnowledgeBase) -> None:
-    found = answers.compare(kb, ["methotrexate", "dupilumab"], ["onset"])
+    found = answers.compare(kb, ["methotrexate", "dupilumab"], [("onset",)])
     assert found is not None
     text = " ".join(found.texts)
     assert "Methotrexate" in text and "Dupilumab" in text
     assert set(found.fact_keys) <= {"methotrexate.onset", "dupilumab.onset"} and found.fact_keys
+
+
+def test_a_comparison_of_two_topics_gives_both_for_each_medicine(kb: KnowledgeBase) -> None:
+    found = answers.compare(kb, ["cyclosporine", "dupilumab"], [("onset",), ("interactions",)])
+    assert found is not None and found.topic == "onset"
+    assert found.fact_keys == ["cyclosporine.onset", "cyclosporine.interactions", "dupilumab.onset"]
+    text = " ".join(found.texts)
+    assert "Dupilumab (Dupixent): " in text and "doesn't cover interactions with other medicines" in text
 
 
 def test_pack_joins_texts_up_to_the_message_limit() -> None:

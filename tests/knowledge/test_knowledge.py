@@ -61,7 +61,9 @@ def test_superseded_deck_claims_are_not_stated(kb, drug, outdated):
 
 def test_stale_facts_are_listed_oldest_first(kb):
     today = max(f.fact.reviewed for f in kb.facts())
-    assert kb.stale_facts(today, 0) == []
+    oldest = min(f.fact.reviewed for f in kb.facts())
+    assert kb.stale_facts(oldest, 0) == []
+    assert all(s.fact.reviewed < today for s in kb.stale_facts(today, 0))
     stale = kb.stale_facts(today + dt.timedelta(days=400), 365)
     assert len(stale) == len(kb.facts())
     assert [s.fact.reviewed for s in stale] == sorted(s.fact.reviewed for s in stale)
