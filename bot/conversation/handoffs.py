@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.constants import URGENCY_RANK
+from bot.conversation import replies
 from bot.conversation.types import Reply, Ticket, TicketStore, Turn, Verdict
 from bot.conversation.wayback import Callback, WayBack, only_a_number
 from bot.settings import Settings
@@ -84,8 +85,10 @@ class Handoffs:
         if verdict.urgency == "emergency":
             wording = self.say(HOTLINE_REPLY.get(verdict.hotline or "911", "handoff_emergency_911"), turn)
         else:
+            # a category may have its own wording ("handoff_urgent_extra_dose" adds when to call Poison Control)
+            specific = f"handoff_{verdict.urgency}_{verdict.category}"
             wording = self.say(
-                f"handoff_{verdict.urgency}",
+                specific if specific in replies.names() else f"handoff_{verdict.urgency}",
                 turn,
                 response_time=self._when(verdict.urgency, now, way),
                 way_back=self.say(self.way_back.promise(turn, way), turn),

@@ -54,6 +54,7 @@ class Reading:
 
     clauses: tuple[Clause, ...]
     framed_general: bool = False  # the writer says it is a general question ("just asking in general")
+    reassured: bool = False  # the writer says the person is fine, or makes light of it ("feel fine", "lol")
 
     @property
     def person(self) -> bool:
@@ -113,6 +114,7 @@ class CueReader:
         self._matcher.add("HYPOTHETICAL", compiled(*cues.patterns["hypothetical"]))
         self._matcher.add("NOT_CURRENT", compiled(*cues.patterns["not_current"]))
         self._matcher.add("FRAMING", compiled(*cues.patterns["general_framing"]))
+        self._matcher.add("REASSURED", compiled(*cues.patterns["reassurance"]))
 
     def read(self, text: str) -> Reading:
         doc = self._nlp.make_doc(text)
@@ -125,6 +127,7 @@ class CueReader:
             "HYPOTHETICAL": set(),
             "NOT_CURRENT": set(),
             "FRAMING": set(),
+            "REASSURED": set(),
         }
         for key_id, start, end in self._matcher(doc):
             label = self._nlp.vocab.strings[key_id]
@@ -155,7 +158,7 @@ class CueReader:
             )
         if not clauses:
             clauses.append(Clause(0, len(text) + 1, False, False, False, False, False))
-        return Reading(tuple(clauses), framed_general=bool(marks["FRAMING"]))
+        return Reading(tuple(clauses), framed_general=bool(marks["FRAMING"]), reassured=bool(marks["REASSURED"]))
 
 
 def _starts_with_state(span: Span, subjectless_state: frozenset[str]) -> bool:

@@ -91,6 +91,12 @@ WORD_SETS = (
     "needs_medicine",
     "dose_timing",
     "dose_amount",
+    "negation_before",
+    "negation_pseudo",
+    "negation_after",
+    "copula",
+    "second_dose",
+    "large_amount",
 )
 REGEXES = ("persistent", "fever_words", "fever_danger", "pseudo")
 _MACRO = re.compile(r"\{([a-z_]+)\}")
@@ -177,7 +183,7 @@ CUE_WORDS = (
     "clause_break",
     "subjectless_state",
 )
-CUE_PATTERNS = ("permission", "time", "general", "hypothetical", "not_current", "general_framing")
+CUE_PATTERNS = ("permission", "time", "general", "hypothetical", "not_current", "general_framing", "reassurance")
 
 
 @dataclass(frozen=True)

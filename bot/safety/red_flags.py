@@ -14,9 +14,11 @@ from bot.nlp.pipeline import blank_nlp
 from bot.safety.lexicon import Category, RedFlagData, Urgency, load_categories, load_red_flags
 
 if TYPE_CHECKING:
-    from spacy.tokens import Doc
+    from spacy.tokens import Doc, Span
 
 _SENTENCE_END = frozenset({".", "?", "!", ";"})
+_CLAUSE_END = _SENTENCE_END | {",", "and", "but", "so", "then"}
+_NEGATION_WINDOW = 3  # words before a sign that a negation reaches (NegEx uses about five; clauses here are short)
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,10 @@ class RedFlagMatcher:
                 continue  # "took my rinvoq 2 hours late"
             if key == "emergency_overdose:dose" and self._timing_not_amount(doc, start, end):
                 key = "dose_change"  # "took my methotrexate on tuesday instead of monday"
+            elif key == "emergency_overdose:dose" and self._one_extra_dose(doc, start, end):
+                key = "extra_dose:dose"  # "took my olumiant twice today by accident"
+            if key != "emergency_self_harm" and self._negated(doc, start, end):
+                continue  # "no trouble breathing", "breathing is fine"; self-harm wording is never discounted
             if key == "dose_change" and start > 0 and doc[start - 1].lower_ in self._words["not_a_change_before"]:
                 continue  # "after stopping cyclosporine" is about what happens, not a request to change
             found[(key, start, end)] = None
@@ -67,6 +73,10 @@ class RedFlagMatcher:
             base = self._categories[category]
             flags.append(RedFlag(category, base.urgency, base.reason, (s, e), kind))
         return sorted(set(flags), key=lambda f: (f.span[0], f.category, f.kind))
+
+    def has_pseudo(self, text: str) -> bool:
+        """Whether the text holds a pseudo-trigger ("swallowed his gum", "my heart skipped a beat")."""
+        return bool(self._data.regexes["pseudo"].search(text.lower()))
 
     def needs_medicine(self, category: str) -> bool:
         """Categories whose words only count when a medicine is also named."""
@@ -91,12 +101,7 @@ class RedFlagMatcher:
 
     def _timing_not_amount(self, doc: Doc, start: int, end: int) -> bool:
         """A wrong-dose phrase whose sentence speaks of when (a weekday, late, apart) and of no amount."""
-        left, right = start, end
-        while left > 0 and doc[left - 1].text not in _SENTENCE_END:
-            left -= 1
-        while right < len(doc) and doc[right].text not in _SENTENCE_END:
-            right += 1
-        words = doc[left:right]
+        words = self._sentence(doc, start, end)
         timing, amount = self._words["dose_timing"], self._words["dose_amount"]
         if not any(t.lower_ in timing for t in words):
             return False
@@ -107,6 +112,42 @@ class RedFlagMatcher:
             if t.like_num and follower not in self._words["not_an_amount_after"]:
                 return False
         return True
+
+    def _sentence(self, doc: Doc, start: int, end: int) -> Span:
+        left, right = start, end
+        while left > 0 and doc[left - 1].text not in _SENTENCE_END:
+            left -= 1
+        while right < len(doc) and doc[right].text not in _SENTENCE_END:
+            right += 1
+        return doc[left:right]
+
+    def _one_extra_dose(self, doc: Doc, start: int, end: int) -> bool:
+        """A wrong-dose phrase whose sentence speaks of a second dose and of nothing larger."""
+        words = self._sentence(doc, start, end)
+        second, large = self._words["second_dose"], self._words["large_amount"]
+        if not any(t.lower_ in second for t in words):
+            return False
+        for t in words:
+            follower = doc[t.i + 1].lower_ if t.i + 1 < len(doc) else ""
+            amount = t.text.isdigit() and int(t.text) >= 3 and follower not in self._words["not_an_amount_after"]
+            if t.lower_ in large or amount:
+                return False
+        return True
+
+    def _negated(self, doc: Doc, start: int, end: int) -> bool:
+        """ConText's negation: "no" or "hasn't" just before the sign in its clause, or "fine" right after it."""
+        for i in range(start - 1, max(start - 1 - _NEGATION_WINDOW, -1), -1):
+            word = doc[i].lower_
+            if word in _CLAUSE_END:
+                break
+            if word in self._words["negation_before"]:
+                follower = doc[i + 1].lower_ if i + 1 < len(doc) else ""
+                if follower not in self._words["negation_pseudo"]:
+                    return True
+        after = end
+        while after < len(doc) and doc[after].lower_ in self._words["copula"]:
+            after += 1
+        return after < len(doc) and doc[after].lower_ in self._words["negation_after"]
 
     def _derived(self, spans: list[tuple[str, int, int]], lowered: str) -> list[tuple[str, int, int]]:
         """Flags that depend on two signs in one message: blisters with fever, fever with a danger sign, vomiting that

@@ -173,12 +173,26 @@ class SafetyScreen:
         categories += _medicine_categories(
             text, reading, known, unknown, [m.start_char for m in message.unknown], named_at
         )
-        categories += _intent_categories(intent, confidence, reading)
-        # similarity is a fallback for what the patterns and the intent missed, except a strong emergency
+        # An emergency read only by the intent or by similarity needs the message not to speak against it: the cue
+        # reader discounted every emergency sign found ("what are the signs of anaphylaxis"), a pseudo-trigger
+        # holds the emergency word ("swallowed his gum", "my heart skipped a beat"), or the writer says all is
+        # fine ("otherwise he's totally fine", "lol").
+        signs = [f for f in flags if f.category.startswith("emergency_")]
+        overruled = (
+            reading.not_now
+            or reading.reassured
+            or self._flags.has_pseudo(text)
+            or (bool(signs) and not any(c.startswith("emergency_") for c in categories))
+        )
+        from_patterns = bool(categories)
+        categories += _intent_categories(intent, confidence, reading, overruled)
+        # similarity is a fallback for what the patterns and the intent missed, except a strong emergency where
+        # no pattern says what kind of problem it is
         semantic = self.semantic_match(message)
         if semantic is not None and _semantic_counts(semantic[0], reading, [*known, *unknown]):
             category, score = semantic
-            if category.startswith("emergency_") and score >= STRONG_EMERGENCY and not reading.not_now:
+            strong = category.startswith("emergency_") and score >= STRONG_EMERGENCY
+            if strong and not overruled and not from_patterns:
                 categories.append(category)
             elif not categories:
                 # an emergency needs an emergency sign: a message that only sounds like one ("swallowed my gum
@@ -319,7 +333,7 @@ def meets(need: Requirement, reading: Reading) -> bool:
     if need == "reported":
         return happening or reading.person or any(c.bare for c in reading.clauses)
     if need == "personal":
-        return reading.person
+        return reading.person and not reading.framed_general
     return happening
 
 
@@ -371,13 +385,13 @@ def _semantic_counts(category: str, reading: Reading, drugs: Sequence[str]) -> b
     return meets(requirement(category), reading)
 
 
-def _intent_categories(intent: str | None, confidence: float, reading: Reading) -> list[str]:
+def _intent_categories(intent: str | None, confidence: float, reading: Reading, overruled: bool = False) -> list[str]:
     category = INTENT_CATEGORIES.get(intent or "")
     if category is None:
         return []
     if category == "emergency_reported":
-        # the intent is a sign of its own, except in a message that tells of nothing happening now
-        return [category] if confidence >= EMERGENCY_INTENT_CONFIDENCE and not reading.not_now else []
+        # the intent is a sign of its own, unless the message speaks against it (see SafetyScreen.screen)
+        return [category] if confidence >= EMERGENCY_INTENT_CONFIDENCE and not overruled else []
     if confidence < INTENT_CONFIDENCE or (requirement(category) == "personal" and reading.framed_general):
         return []
     # a confident intent still does not escalate a general question that names nobody

@@ -198,7 +198,7 @@ def test_nothing_is_built_at_import_time() -> None:
         ("got into the pills", "emergency_overdose"),
         ("ate the bottle", "emergency_overdose"),
         ("took too many", "emergency_overdose"),
-        ("gave a double dose", "emergency_overdose"),
+        ("gave a double dose", "extra_dose"),
         ("want to die", "emergency_self_harm"),
         ("kill myself", "emergency_self_harm"),
         ("kms", "emergency_self_harm"),
@@ -297,9 +297,11 @@ def test_red_flag_span_points_at_the_phrase(flags: RedFlagMatcher) -> None:
 
 
 def test_red_flag_extra_dose_is_its_own_kind(flags: RedFlagMatcher) -> None:
-    overdose = [f for f in flags.find("I took a double dose") if f.category == "emergency_overdose"]
-    assert overdose
-    assert {f.kind for f in overdose} == {"dose"}
+    extra = [f for f in flags.find("I took a double dose") if f.category == "extra_dose"]
+    assert extra
+    assert {f.kind for f in extra} == {"dose"}
+    # more than one extra dose stays an overdose
+    assert {f.category for f in flags.find("I took a double dose of all my pills")} >= {"emergency_overdose"}
 
 
 def test_every_pattern_category_is_known() -> None:

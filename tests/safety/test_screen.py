@@ -95,7 +95,9 @@ def verdict_for(screen: SafetyScreen, names: NameMatcher, text: str, context: st
         ("my daughter is having a seizure", "emergency_seizure", "emergency", "911"),
         ("he passed out", "emergency_fainting", "emergency", "911"),
         ("my toddler swallowed my pills", "emergency_overdose", "emergency", "poison_control"),
-        ("I took my methotrexate twice this week", "emergency_overdose", "emergency", "poison_control"),
+        ("I took my methotrexate twice this week", "extra_dose", "urgent", None),
+        ("she swallowed 5 of my methotrexate", "emergency_overdose", "emergency", "poison_control"),
+        ("he took his weekly mtx every day this week", "emergency_overdose", "emergency", "poison_control"),
         ("i want to kill myself", "emergency_self_harm", "emergency", "988"),
         ("kms", "emergency_self_harm", "emergency", "988"),
         ("I swallowed all my pills because I want to die", "emergency_self_harm", "emergency", "911"),
@@ -213,8 +215,8 @@ MORE_SAFETY: list[tuple[str, str]] = [
     ("emergency", "My kid got ahold of my pills"),
     ("emergency", "my 2 year old might have eaten one of my cyclosporine capsules"),
     ("emergency", "i think i overdosed on my meds"),
-    ("emergency", "took my mtx twice this week"),
-    ("emergency", "accidentally injected dupixent twice"),
+    ("urgent", "took my mtx twice this week"),
+    ("urgent", "accidentally injected dupixent twice"),
     ("emergency", "she is having trouble breathing"),
     ("emergency", "he's breathing funny and his lips are puffy"),
     ("emergency", "tight throat after shot"),
@@ -236,7 +238,7 @@ MORE_SAFETY: list[tuple[str, str]] = [
     ("emergency", "I'm so tired of this itching I want to kill myself"),
     ("emergency", "breathing is hard and shes wheezing after her adbry"),
     ("emergency", "my daughter ate a bunch of her brothers imuran"),
-    ("emergency", "i accidently took my weekly methotrexate on monday and again on tuesday"),
+    ("urgent", "i accidently took my weekly methotrexate on monday and again on tuesday"),
     ("urgent", "my son has been running a fever for 2 days on mtx"),
     ("urgent", "she's really lethargic and hot, on cyclosporine"),
     ("urgent", "temp of 38.5 on cellcept"),
@@ -825,6 +827,14 @@ NOT_NOW = [
     "i nearly fainted over the copay lol. is there a cheaper option than dupixent",
     "what would we do if our daughter stopped breathing after a shot",
     "what are the warning signs of a throat swelling reaction to watch for after dupilumab",
+    # negation, in ConText's sense: the sign is said to be absent or fine
+    "hives on his neck after dupixent but no trouble breathing and no lip swelling",
+    "itchy rash after the shot, her breathing is fine",
+    "my grandpa had a seizure when he was young, can I take cibinqo",
+    "in the movie we watched a kid got poisoned, now my son is scared of his methotrexate",
+    # pseudo-triggers: the emergency word is not the sign
+    "my cat ate one of my azathioprine tablets, the vet says she's ok",
+    "my heart skipped a beat when the pharmacy called about the dupixent",
 ]
 NOW_DESPITE_A_MODIFIER = [
     "years ago he had eczema flares, now his lips are swelling after the first dupixent shot",
@@ -838,7 +848,35 @@ NEW_SIGNS = [
     "i've been cutting again tonight",
     "temp 103 on rinvoq and his neck is so stiff he can't look down",
     "she has a fever on methotrexate and a purple rash that won't fade",
+    "i'm going to take all my pills tonight",
+    "she took 6 of her prednisone at once",
+    "worst headache of my life on cyclosporine",
+    "bp is 195/125 and my head is pounding, on neoral",
+    "his skin is peeling and he has blisters in his mouth since starting bactrim with his methotrexate",
+    "he has been getting his weekly mtx every day",
 ]
+
+
+def intent_verdict(screen: SafetyScreen, names: NameMatcher, text: str, intent: str) -> Verdict | None:
+    return screen.screen(read(text, names), intent=intent, confidence=0.95, drugs=names.drug_ids(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "emergency"),
+    [
+        # the Rasa intent alone reads an emergency; the message speaks against it
+        ("she swallowed her gum right after her rinvoq", False),
+        ("he fell asleep in the car lol, he's on dupixent, otherwise he's totally fine", False),
+        ("what should we watch for if he ever has anaphylaxis after the shot", False),
+        # nothing speaks against it
+        ("something is very wrong with my son, he's on methotrexate", True),
+    ],
+)
+def test_an_emergency_intent_needs_the_message_not_to_speak_against_it(
+    screen: SafetyScreen, names: NameMatcher, text: str, emergency: bool
+) -> None:
+    verdict = intent_verdict(screen, names, text, "emergency")
+    assert (verdict is not None and verdict.urgency == "emergency") is emergency, verdict
 
 
 @pytest.mark.parametrize("text", NOT_NOW)
@@ -871,6 +909,10 @@ def test_an_emergency_sign_happening_now_is_an_emergency(screen: SafetyScreen, n
         ("headache the whole day after cyclosporine, what helps", True),
         ("what mg does dupixent come in", False),
         ("what dose of methotrexate is used for eczema", False),
+        ("my liver labs came back high on methotrexate, what now", True),
+        ("what labs are checked on methotrexate", False),
+        ("forgot my folic acid for 3 days on methotrexate", True),
+        ("can people on methotrexate drink alcohol? my uncle says it's fine", False),
     ],
 )
 def test_personal_or_general(screen: SafetyScreen, names: NameMatcher, text: str, personal: bool) -> None:
