@@ -93,8 +93,9 @@ def topic_answer(kb: KnowledgeBase, drug_id: str, wanted: Sequence[Sequence[str]
 
 
 def compare(kb: KnowledgeBase, drug_ids: Sequence[str], wanted: Sequence[Sequence[str]]) -> Answer | None:
-    """The same topics for two or more medicines, side by side (each topic given as alternatives, best first)."""
-    answer = Answer([], None, wanted[0][0])
+    """The same topics for two or more medicines, side by side (each topic given as alternatives, best first).
+    The answer is about the first medicine named, as a follow-up question would be."""
+    answer = Answer([], drug_ids[0], wanted[0][0])
     for drug_id in drug_ids:
         name = display_name(kb.drugs[drug_id])
         said: list[str] = []

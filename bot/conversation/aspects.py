@@ -27,7 +27,7 @@ from bot.knowledge.schema import GENERAL, Fact
 
 if TYPE_CHECKING:
     from bot.conversation.reading import Reading
-    from bot.conversation.types import NameFinder
+    from bot.conversation.types import Mention, NameFinder
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,18 @@ def named_aspect(text: str) -> Aspect | None:
     """The first uncovered aspect whose wording the text's questions name outright."""
     asked = asked_part(text)
     return next((a for a in aspect_data().aspects.values() if a.pattern and a.pattern.search(asked)), None)
+
+
+_SAME = re.compile(r"\b(?:same|vs\.?|versus|differen\w*|compare\w*)\b", re.IGNORECASE)
+
+
+def names_one_medicine_twice(text: str, mentions: Sequence[Mention]) -> bool:
+    """Two names of one medicine compared ("is trexall the same as methotrexate", "neoral vs gengraf"): a question
+    about brand names and generics, which the handouts don't cover."""
+    surfaces: dict[str, set[str]] = {}
+    for mention in mentions:
+        surfaces.setdefault(mention.drug_id, set()).add(mention.surface.lower())
+    return any(len(names) > 1 for names in surfaces.values()) and bool(_SAME.search(text))
 
 
 def named_term(text: str) -> Term | None:

@@ -24,6 +24,7 @@ from bot.conversation.aspects import (
     facts_naming,
     named_aspect,
     named_term,
+    names_one_medicine_twice,
 )
 from bot.conversation.handoffs import Handoffs
 from bot.conversation.reading import Reading, read
@@ -58,6 +59,9 @@ RERANK_FLOOR = 0.2
 RETRIEVAL_THRESHOLD = 0.5
 # Within one named medicine the medicine is already right, so a lower score will do (docs/calibration.md).
 DRUG_THRESHOLD = 0.3
+# The aspect model's probability for its best class, a covered topic, to pick the fact of a named medicine when
+# nothing else names the topic (below it, retrieval within the medicine picks).
+GUESS_FLOOR = 0.3
 # How much better a medicine's fact must score than the threshold to override a general-topic intent.
 GENERAL_MARGIN = 0.1
 # A general-topic intent needs a general fact at least this close (off-topic questions score below 0.2, real
@@ -222,7 +226,9 @@ class Assistant:
 
     def _unknown_medicine(self, q: _Question) -> Reply | None:
         """Never answer about a medicine the knowledge base doesn't cover, nor how it relates to one it does."""
-        unknown = q.reading.unknown
+        # a medicine the named medicine's own facts mention ("birth control" for mycophenolate) is not unknown
+        named = " ".join(f.text for d in q.drugs for f in self.kb.drugs[d].facts).lower()
+        unknown = [m for m in q.reading.unknown if m.surface.lower() not in named]
         if not unknown:
             return None
         return self._abstain(q.turn, "unknown_medicine", medicine=unknown[0].surface)
@@ -230,6 +236,8 @@ class Assistant:
     def _named_aspect(self, q: _Question) -> Reply | None:
         """Wording that names an aspect the handouts never cover ("how much does it cost")."""
         aspect = named_aspect(q.reading.text)
+        if aspect is None and names_one_medicine_twice(q.reading.text, q.reading.mentions):
+            aspect = aspect_data().aspects.get("brand_generic")
         return self._uncovered(q, self._asked_drug(q), aspect) if aspect else None
 
     def _answerability(self, q: _Question) -> Reply | None:
@@ -253,9 +261,9 @@ class Assistant:
         topic = max((fact.topic for _, fact in naming), key=lambda t: guess.scores.get(t, 0.0))
         wanted = [(topic,)]
         if guess.aspect in DRUG_TOPICS and guess.scores.get(topic, 0.0) < guess.score:
-            # The term is named beside the question ("how does it work? I thought it was a cancer drug"):
-            # what is asked first, then the fact that names the term.
-            wanted.insert(0, (guess.aspect,))
+            # the term may be named beside the question ("how does it work? I thought it was a cancer drug"):
+            # the fact that names it, then the one the question most likely asks for
+            wanted.append((guess.aspect,))
         found = answers.topic_answer(self.kb, drug, wanted)
         return self._reply_answer(found) if found else None
 
@@ -264,7 +272,7 @@ class Assistant:
         if self.aspects is None:
             return None
         guess = self.aspects.guess(q.reading)
-        if guess.aspect not in DRUG_TOPICS or guess.score < aspect_data().threshold:
+        if guess.aspect not in DRUG_TOPICS or guess.score < GUESS_FLOOR:
             return None
         return answers.topic_answer(self.kb, drug, [topic_alternatives(guess.aspect)])
 
@@ -375,7 +383,9 @@ class Assistant:
         hits = self.retriever.search(q.reading.masked, drugs=[drug], top_k=20, vectors=q.reading.vectors)
         if not hits:
             return topics
-        picked = max((h.score for h in hits if h.ref.fact.topic in topics[0]), default=0.0)
+        picked = max((h.score for h in hits if h.ref.fact.topic in topics[0]), default=None)
+        if picked is None:
+            return topics  # the medicine has no fact on the asked topic: say so rather than answer another
         best = hits[0]
         if best.ref.fact.topic not in topics[0] and best.score >= RERANK_FLOOR and best.score - picked >= RERANK_MARGIN:
             return [(best.ref.fact.topic,)]

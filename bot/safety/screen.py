@@ -259,6 +259,13 @@ class SafetyScreen:
         if need == "personal":
             return reading.person and not reading.framed_general
         clause = reading.clause_at(flag.span[0])
+        if need != "reported" and clause.not_current and not clause.state:
+            return False  # "it cleared her rash in 1987": another time, or someone else's
+        if need != "reported" and reading.framed_general and not clause.happening:
+            return False  # "asking in general for a handout: can a mother breastfeed on cyclosporine"
+        bare_topic = clause.bare and not clause.happening and not reading.person
+        if need != "reported" and bare_topic and _asks_generally(reading):
+            return False  # "cyclosporine and infections, is there a higher risk?"
         if need == "reported" and clause.not_now:
             # ConText's modifiers: "she fainted at a blood draw last year", "saw on tiktok a girl passed out",
             # "what do I do if he ever has a seizure", "my heart stopped at the price lol" are not emergencies
@@ -323,6 +330,10 @@ def _find_flags(matcher: RedFlagMatcher, text: str, unknown: Sequence[Mention]) 
     moved_back = [replace(f, span=(original(f.span[0]), original(f.span[1]))) for f in matcher.find(masked)]
     found = matcher.find(text) + moved_back
     return sorted(set(found), key=lambda f: (f.span[0], f.category, f.kind))
+
+
+def _asks_generally(reading: Reading) -> bool:
+    return any(c.question and c.general for c in reading.clauses)
 
 
 def meets(need: Requirement, reading: Reading) -> bool:

@@ -5,6 +5,7 @@ import pytest
 from bot.conversation.assistant import Turn
 from bot.conversation.understanding import TOPIC_INTENTS
 from bot.knowledge.loader import FactRef
+from bot.retrieval import Hit
 from tests.conftest import FakeVerdict, KeywordScreen, MemoryStore, make_assistant
 
 
@@ -277,3 +278,41 @@ def test_sms_erase_confirmation_by_number(assistant):
         Turn("1", channel="sms", slot_choices=tuple(ask.slots["choices"]), slot_pending_erase=True)
     )
     assert done.kind == "erased"
+
+
+def test_two_names_of_one_medicine_compared_ask_about_brands_which_the_handouts_lack(assistant):
+    reply = assistant.respond(Turn("is trexall the same thing as methotrexate?", intent="ask_compare", confidence=0.9))
+    assert reply.kind == "abstain" and reply.custom["aspect"] == "brand_generic"
+    assert reply.custom["drug"] == "methotrexate"
+
+
+def test_a_medicine_the_facts_name_is_not_an_unknown_medicine(assistant):
+    reply = assistant.respond(
+        Turn("why do people on cellcept have to use birth control?", intent="ask_pregnancy", confidence=0.9)
+    )
+    assert reply.kind == "answer" and reply.custom["facts"] == ["mycophenolate.pregnancy"]
+
+
+class _Ranked:
+    """A retriever that ranks dupilumab's administration fact well above its mechanism fact, whatever is asked."""
+
+    def __init__(self, kb) -> None:  # noqa: ANN001
+        facts = {r.fact.topic: r for r in kb.facts() if r.drug.id == "dupilumab"}
+        self.hits = [Hit(facts["administration"], 0.9), Hit(facts["mechanism"], 0.3)]
+
+    def search(self, text, drugs=None, top_k=1, vectors=None):  # noqa: ANN001, ANN201
+        return self.hits[:top_k]
+
+
+def test_a_topic_the_medicine_lacks_is_not_swapped_for_another(kb, settings, store):
+    assistant = make_assistant(kb, settings, store, retriever=_Ranked(kb))
+    reply = assistant.respond(Turn("do you stay on dupixent forever?", intent="ask_duration", confidence=0.9))
+    assert reply.kind == "abstain" and reply.custom["reason"] == "no_fact"
+    # the same retriever does change the topic when the medicine has a fact on the asked one
+    reply = assistant.respond(Turn("tell me about dupixent please", intent="ask_mechanism", confidence=0.9))
+    assert reply.kind == "answer" and reply.custom["topic"] == "administration"
+
+
+def test_a_comparison_is_about_the_first_medicine_named(assistant):
+    reply = assistant.respond(Turn("is rinvoq riskier than dupixent?", intent="ask_compare", confidence=0.9))
+    assert reply.kind == "answer" and reply.custom["drug"] == "upadacitinib"

@@ -913,6 +913,10 @@ def test_an_emergency_sign_happening_now_is_an_emergency(screen: SafetyScreen, n
         ("what labs are checked on methotrexate", False),
         ("forgot my folic acid for 3 days on methotrexate", True),
         ("can people on methotrexate drink alcohol? my uncle says it's fine", False),
+        ("cyclosporine and infections, is there a higher risk?", False),
+        ("asking in general for a class handout: can a mom breastfeed on cyclosporine", False),
+        ("my aunt says prednisone cleared her rash in 1987, why don't doctors use it now", False),
+        ("cyclosporine and fevers every night this week, is that a risk", True),
     ],
 )
 def test_personal_or_general(screen: SafetyScreen, names: NameMatcher, text: str, personal: bool) -> None:
