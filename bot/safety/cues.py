@@ -99,6 +99,9 @@ class CueReader:
         self._clause_break = frozenset(cues.words["clause_break"])
         self._question_start = frozenset(cues.words["question_start"])
         self._subjectless_state = frozenset(cues.words["subjectless_state"])
+        self._generic_before = frozenset(cues.words["generic_before"])
+        self._generic_plural = frozenset(cues.words["generic_plural"])
+        self._possessive = frozenset(cues.words["possessive"])
         self._nlp = blank_nlp()
         self._matcher = Matcher(self._nlp.vocab, fuzzy_compare=fuzzy_word)
 
@@ -135,6 +138,11 @@ class CueReader:
                 continue  # "have to", "got to": a need, not a state
             if label == "STATE" and any(t.lower_ in self._clause_break for t in doc[start + 1 : end - 1]):
                 continue  # a person in one clause, a verb in the next
+            if label in ("PERSON", "STATE") and start > 0 and doc[start - 1].lower_ in self._generic_before:
+                continue  # "for a kid with eczema": anyone
+            before = doc[start - 1].lower_ if start > 0 else ""
+            if label == "PERSON" and doc[start].lower_ in self._generic_plural and before not in self._possessive:
+                continue  # "helping itchy kids sleep": children in general
             # a state belongs to the clause of its verb, the other cues to where they start
             marks[label].add(end - 1 if label == "STATE" else start)
         clauses = []

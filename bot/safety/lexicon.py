@@ -175,6 +175,9 @@ def load_red_flags(path: Path = RED_FLAGS_PATH, categories_path: Path = CATEGORI
 # Lexicons of single words (used as alternatives of one token or as word sets) and of patterns.
 CUE_WORDS = (
     "person",
+    "generic_before",
+    "generic_plural",
+    "possessive",
     "body",
     "state",
     "stateful_person",

@@ -917,6 +917,10 @@ def test_an_emergency_sign_happening_now_is_an_emergency(screen: SafetyScreen, n
         ("asking in general for a class handout: can a mom breastfeed on cyclosporine", False),
         ("my aunt says prednisone cleared her rash in 1987, why don't doctors use it now", False),
         ("cyclosporine and fevers every night this week, is that a risk", True),
+        # a person in general ("a kid", "kids") is not someone in particular
+        ("what strength of methotrexate is usual for a kid, 10 mg?", False),
+        ("my kid is on 10 mg of methotrexate, is that a lot", True),
+        ("is zyrtec good for itchy kids at night", False),
     ],
 )
 def test_personal_or_general(screen: SafetyScreen, names: NameMatcher, text: str, personal: bool) -> None:
