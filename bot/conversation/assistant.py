@@ -59,6 +59,8 @@ RERANK_FLOOR = 0.2
 RETRIEVAL_THRESHOLD = 0.5
 # Within one named medicine the medicine is already right, so a lower score will do (docs/calibration.md).
 DRUG_THRESHOLD = 0.3
+# Topics answered first when a message names several.
+SAFETY_FIRST = ("safety_warnings", "pregnancy", "interactions")
 # The aspect model's probability for its best class, a covered topic, to pick the fact of a named medicine when
 # nothing else names the topic (below it, retrieval within the medicine picks).
 GUESS_FLOOR = 0.3
@@ -366,12 +368,11 @@ class Assistant:
     def _topics(self, intent: str | None, named: list[tuple[str, ...]], turn: Turn) -> list[tuple[str, ...]]:
         """Wanted topics, each as alternatives: named in the text, else from the intent, else carried over."""
         from_intent = TOPIC_INTENTS.get(intent or "")
-        if from_intent in named:
-            # The intent read the whole question; a topic word met first ("how often are labs drawn") is
-            # answered after it, not instead.
-            named = [from_intent, *(t for t in named if t != from_intent)]
-        elif from_intent and len(named) < 2:
+        if from_intent and from_intent not in named and len(named) < 2:
             named = [from_intent, *named]
+        # The boxed warning, pregnancy and interactions are said first; then the intent's topic, since the intent
+        # read the whole question ("how often are labs drawn" asks for labs); then the order of the words.
+        named = sorted(named, key=lambda t: (t[0] not in SAFETY_FIRST, t != from_intent))
         if not named and intent == "inform_drug" and turn.slot_topic:
             return [topic_alternatives(turn.slot_topic)]
         return named

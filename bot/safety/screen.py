@@ -261,8 +261,9 @@ class SafetyScreen:
         clause = reading.clause_at(flag.span[0])
         if need != "reported" and clause.not_current and not clause.state:
             return False  # "it cleared her rash in 1987": another time, or someone else's
-        if need != "reported" and reading.framed_general and not clause.happening:
-            return False  # "asking in general for a handout: can a mother breastfeed on cyclosporine"
+        asked_in_general = reading.framed_general and (not clause.happening or (clause.question and not clause.time))
+        if need != "reported" and asked_in_general:
+            return False  # "asking in general for a handout: can a mother breastfeed while she takes cyclosporine?"
         bare_topic = clause.bare and not clause.happening and not reading.person
         if need != "reported" and bare_topic and _asks_generally(reading):
             return False  # "cyclosporine and infections, is there a higher risk?"

@@ -316,3 +316,11 @@ def test_a_topic_the_medicine_lacks_is_not_swapped_for_another(kb, settings, sto
 def test_a_comparison_is_about_the_first_medicine_named(assistant):
     reply = assistant.respond(Turn("is rinvoq riskier than dupixent?", intent="ask_compare", confidence=0.9))
     assert reply.kind == "answer" and reply.custom["drug"] == "upadacitinib"
+
+
+def test_of_several_topics_named_the_boxed_warning_comes_first(assistant):
+    reply = assistant.respond(
+        Turn("is rinvoq a shot or a pill, and does it have a boxed warning?", intent="ask_administration", confidence=0.9)
+    )
+    assert reply.kind == "answer" and reply.custom["topic"] == "safety_warnings"
+    assert reply.custom["facts"] == ["upadacitinib.safety_warnings", "upadacitinib.administration"]
