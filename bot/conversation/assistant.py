@@ -39,6 +39,7 @@ from bot.conversation.understanding import (
     has_content,
     only_names,
     sounds_like_comparison,
+    speaks_of_medicines,
     topic_alternatives,
     which_question,
     yes_or_no,
@@ -355,6 +356,9 @@ class Assistant:
         return self._clarify(q.turn, q.topics[0][0]) if q.topics and not has_content(q.reading.wording) else None
 
     def _from_retrieval(self, q: _Question) -> Reply | None:
+        wording = q.reading.wording
+        if not q.drugs and not speaks_of_medicines(wording) and general_topic_in_text(wording) is None:
+            return None  # nothing in it is about the medicines ("atopic vs contact dermatitis")
         hit = self._retrieve(q, [], RETRIEVAL_THRESHOLD)
         return self._reply_answer(hit) if hit is not None else None
 
@@ -403,6 +407,8 @@ class Assistant:
             if found:
                 return self._reply_answer(found)
         topic = general_topic_in_text(q.reading.wording)
+        if topic is None and not speaks_of_medicines(q.reading.wording):
+            return self._abstain(q.turn, "abstain")  # "does dairy cause eczema flares": not about the medicines
         if topic is None and self.retriever is not None:
             general = self.retriever.search(text, drugs=[GENERAL], top_k=1, vectors=vectors)
             if not general or general[0].score < GENERAL_FLOOR:

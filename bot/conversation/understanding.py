@@ -45,7 +45,7 @@ SAFETY_INTENTS = frozenset(
 
 WORDING_FILE = Path(__file__).resolve().parent / "understanding.yml"
 _TABLES = ("topic_words", "general_words", "which_words")
-_SINGLE = ("comparison", "list_question", "yes_answer", "no_answer")
+_SINGLE = ("comparison", "list_question", "yes_answer", "no_answer", "medicine_words")
 _WORD_LISTS = ("filler", "topic_parts")
 
 
@@ -64,6 +64,7 @@ class Wording:
     list_question: re.Pattern[str]
     yes: re.Pattern[str]
     no: re.Pattern[str]
+    medicines: re.Pattern[str]
     filler: frozenset[str]
     topic_parts: frozenset[str]
 
@@ -111,6 +112,7 @@ def load_wording(path: Path = WORDING_FILE) -> Wording:
         single["list_question"],
         single["yes_answer"],
         single["no_answer"],
+        single["medicine_words"],
         words["filler"],
         words["topic_parts"],
     )
@@ -129,6 +131,11 @@ def topics_in_text(text: str) -> list[str]:
         if match:
             found.append((match.start(), topic))
     return [topic for _, topic in sorted(found)]
+
+
+def speaks_of_medicines(text: str) -> bool:
+    """Whether the text refers to medicines at all ("does dairy cause flares" does not)."""
+    return bool(wording().medicines.search(text))
 
 
 def sounds_like_comparison(text: str) -> bool:

@@ -319,8 +319,17 @@ def test_a_comparison_is_about_the_first_medicine_named(assistant):
 
 
 def test_of_several_topics_named_the_boxed_warning_comes_first(assistant):
-    reply = assistant.respond(
-        Turn("is rinvoq a shot or a pill, and does it have a boxed warning?", intent="ask_administration", confidence=0.9)
-    )
+    text = "is rinvoq a shot or a pill, and does it have a boxed warning?"
+    reply = assistant.respond(Turn(text, intent="ask_administration", confidence=0.9))
     assert reply.kind == "answer" and reply.custom["topic"] == "safety_warnings"
     assert reply.custom["facts"] == ["upadacitinib.safety_warnings", "upadacitinib.administration"]
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("does dairy cause eczema flares in babies?", "abstain"),
+    ("whats the difference between atopic dermatitis and contact dermatitis", "abstain"),
+    ("when are systemic medicines used?", "answer"),
+    ("what is the itch-scratch cycle?", "answer"),
+])  # fmt: skip
+def test_a_general_question_must_be_about_the_medicines(assistant, text, kind):
+    assert assistant.respond(Turn(text, intent="ask_general", confidence=0.9)).kind == kind
