@@ -41,6 +41,9 @@ PUBLIC_SETS = {
     # dev-only, written 2026-12-02 (session 7) from the deck, all kinds; scored once before any change of that
     # session (README), then tuned on
     "fresh_probe": EVAL_DIR / "public" / "fresh_probe.yml",
+    # dev-only, written 2026-12-02 (session 7) after the triage work of that session: 90 lookalikes, 40 emergencies,
+    # 20 routine or urgent situations; scored once before any change it led to, then tuned on
+    "triage_probe": EVAL_DIR / "public" / "triage_probe.yml",
 }
 SET_NAMES = ("old", *PUBLIC_SETS)
 SHARED_EXAMPLES = ROOT.parent / "shared" / "eval" / "examples.yml"
