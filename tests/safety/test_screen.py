@@ -586,14 +586,14 @@ def test_semantic_exemplar_catches_what_patterns_miss(tmp_path: Path) -> None:
     exemplars = write_exemplars(
         tmp_path / "ex.yml",
         {
-            "categories": {"emergency_breathing": ["my kid is going grey and quiet"]},
+            "categories": {"emergency_breathing": ["my kid is quiet and staring at nothing"]},
             "general": ["what is methotrexate used for"],
         },
     )
     encoder = FakeEncoder()
     plain = SafetyScreen(None, exemplars_path=exemplars)
     semantic = SafetyScreen(encoder, exemplars_path=exemplars)
-    text = "my kid is going grey and quiet"
+    text = "my kid is quiet and staring at nothing"
     assert plain.screen(reading(text), intent=None, confidence=0.0, drugs=[]) is None
     verdict = semantic.screen(reading(text), intent=None, confidence=0.0, drugs=[])
     assert verdict is not None and (verdict.category, verdict.hotline) == ("emergency_breathing", "911")
@@ -835,6 +835,11 @@ NOT_NOW = [
     # pseudo-triggers: the emergency word is not the sign
     "my cat ate one of my azathioprine tablets, the vet says she's ok",
     "my heart skipped a beat when the pharmacy called about the dupixent",
+    "I fainted at a blood draw in high school, will the methotrexate labs be ok",
+    "the printer had a heart attack and ate my form, can you resend the rinvoq paperwork",
+    "cant breathe im laughing so hard at my son, anyway is dupixent ok for toddlers",
+    "should I save the poison control number before we start methotrexate?",
+    "I watched a show where someone's throat swelled after a shot, can adbry do that",
 ]
 NOW_DESPITE_A_MODIFIER = [
     "years ago he had eczema flares, now his lips are swelling after the first dupixent shot",
@@ -854,6 +859,15 @@ NEW_SIGNS = [
     "bp is 195/125 and my head is pounding, on neoral",
     "his skin is peeling and he has blisters in his mouth since starting bactrim with his methotrexate",
     "he has been getting his weekly mtx every day",
+    "she got the bottle open and 4 of my pills are missing",
+    "my son chewed through a blister pack of my azathioprine",
+    "took my whole week of methotrexate at once",
+    "coughing up pink frothy stuff and short of breath",
+    "his vomit looks like coffee grounds",
+    "her fever is 104 and she can't touch her chin to her chest",
+    "the inhaler isn't working and his lips look purple",
+    "my throat feels tite and it's hard to swallow after the shot",
+    "my daughter told a friend she has a plan to take all her pills",
 ]
 
 
