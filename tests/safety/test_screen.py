@@ -866,7 +866,7 @@ NEW_SIGNS = [
     "his vomit looks like coffee grounds",
     "her fever is 104 and she can't touch her chin to her chest",
     "the inhaler isn't working and his lips look purple",
-    "my throat feels tite and it's hard to swallow after the shot",
+    "my throat feels tite after the shot",
     "my daughter told a friend she has a plan to take all her pills",
 ]
 
