@@ -54,7 +54,7 @@ class Reading:
 
     clauses: tuple[Clause, ...]
     framed_general: bool = False  # the writer says it is a general question ("just asking in general")
-    reassured: bool = False  # the writer says the person is fine, or makes light of it ("feel fine", "lol")
+    reassured: bool = False  # the writer says the person is fine ("feel fine", "otherwise he's totally fine")
 
     @property
     def person(self) -> bool:

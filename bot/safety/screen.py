@@ -176,7 +176,7 @@ class SafetyScreen:
         # An emergency read only by the intent or by similarity needs the message not to speak against it: the cue
         # reader discounted every emergency sign found ("what are the signs of anaphylaxis"), a pseudo-trigger
         # holds the emergency word ("swallowed his gum", "my heart skipped a beat"), or the writer says all is
-        # fine ("otherwise he's totally fine", "lol").
+        # fine ("otherwise he's totally fine").
         signs = [f for f in flags if f.category.startswith("emergency_")]
         overruled = (
             reading.not_now
