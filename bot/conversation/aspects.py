@@ -20,7 +20,7 @@ import numpy as np
 import yaml
 
 from bot.conversation.reading import mask_names
-from bot.conversation.understanding import TOPIC_INTENTS, compile_pattern
+from bot.conversation.understanding import TOPIC_INTENTS, compile_pattern, sounds_like_comparison
 from bot.encoder import Encoder
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.schema import GENERAL, Fact
@@ -124,16 +124,13 @@ def named_aspect(text: str) -> Aspect | None:
     return next((a for a in aspect_data().aspects.values() if a.pattern and a.pattern.search(asked)), None)
 
 
-_SAME = re.compile(r"\b(?:same|vs\.?|versus|differen\w*|compare\w*)\b", re.IGNORECASE)
-
-
 def names_one_medicine_twice(text: str, mentions: Sequence[Mention]) -> bool:
     """Two names of one medicine compared ("is trexall the same as methotrexate", "neoral vs gengraf"): a question
     about brand names and generics, which the handouts don't cover."""
     surfaces: dict[str, set[str]] = {}
     for mention in mentions:
         surfaces.setdefault(mention.drug_id, set()).add(mention.surface.lower())
-    return any(len(names) > 1 for names in surfaces.values()) and bool(_SAME.search(text))
+    return any(len(names) > 1 for names in surfaces.values()) and sounds_like_comparison(text)
 
 
 def named_term(text: str) -> Term | None:

@@ -14,7 +14,7 @@ from bot.nlp.pipeline import blank_nlp
 from bot.safety.lexicon import Category, RedFlagData, Urgency, load_categories, load_red_flags
 
 if TYPE_CHECKING:
-    from spacy.tokens import Doc, Span
+    from spacy.tokens import Doc, Token
 
 _SENTENCE_END = frozenset({".", "?", "!", ";"})
 _CLAUSE_END = _SENTENCE_END | {",", "and", "but", "so", "then"}
@@ -101,38 +101,32 @@ class RedFlagMatcher:
 
     def _timing_not_amount(self, doc: Doc, start: int, end: int) -> bool:
         """A wrong-dose phrase whose sentence speaks of when (a weekday, late, apart) and of no amount."""
-        words = self._sentence(doc, start, end)
-        timing, amount = self._words["dose_timing"], self._words["dose_amount"]
-        if not any(t.lower_ in timing for t in words):
-            return False
-        for t in words:
-            if t.lower_ in amount:
-                return False
-            follower = doc[t.i + 1].lower_ if t.i + 1 < len(doc) else ""
-            if t.like_num and follower not in self._words["not_an_amount_after"]:
-                return False
-        return True
+        return self._sentence_says(doc, start, end, self._words["dose_timing"], self._words["dose_amount"], 1)
 
-    def _sentence(self, doc: Doc, start: int, end: int) -> Span:
+    def _one_extra_dose(self, doc: Doc, start: int, end: int) -> bool:
+        """A wrong-dose phrase whose sentence speaks of a second dose and of nothing larger."""
+        return self._sentence_says(doc, start, end, self._words["second_dose"], self._words["large_amount"], 3)
+
+    def _sentence_says(
+        self, doc: Doc, start: int, end: int, cue: frozenset[str], against: frozenset[str], least: int
+    ) -> bool:
+        """Whether the phrase's sentence has a `cue` word and neither an `against` word nor an amount of at least
+        `least` (a number not followed by a time word: "2 hours late" is no amount)."""
         left, right = start, end
         while left > 0 and doc[left - 1].text not in _SENTENCE_END:
             left -= 1
         while right < len(doc) and doc[right].text not in _SENTENCE_END:
             right += 1
-        return doc[left:right]
-
-    def _one_extra_dose(self, doc: Doc, start: int, end: int) -> bool:
-        """A wrong-dose phrase whose sentence speaks of a second dose and of nothing larger."""
-        words = self._sentence(doc, start, end)
-        second, large = self._words["second_dose"], self._words["large_amount"]
-        if not any(t.lower_ in second for t in words):
+        words = doc[left:right]
+        if not any(t.lower_ in cue for t in words):
             return False
-        for t in words:
-            follower = doc[t.i + 1].lower_ if t.i + 1 < len(doc) else ""
-            amount = t.text.isdigit() and int(t.text) >= 3 and follower not in self._words["not_an_amount_after"]
-            if t.lower_ in large or amount:
-                return False
-        return True
+        return not any(t.lower_ in against or self._amount(doc, t, least) for t in words)
+
+    def _amount(self, doc: Doc, token: Token, least: int) -> bool:
+        follower = doc[token.i + 1].lower_ if token.i + 1 < len(doc) else ""
+        if not token.like_num or follower in self._words["not_an_amount_after"]:
+            return False
+        return least <= 1 or (token.text.isdigit() and int(token.text) >= least)
 
     def _negated(self, doc: Doc, start: int, end: int) -> bool:
         """ConText's negation: "no" or "hasn't" just before the sign in its clause, or "fine" right after it."""
