@@ -44,8 +44,13 @@ PUBLIC_SETS = {
     # dev-only, written 2026-12-02 (session 7) after the triage work of that session: 90 lookalikes, 40 emergencies,
     # 20 routine or urgent situations; scored once before any change it led to, then tuned on
     "triage_probe": EVAL_DIR / "public" / "triage_probe.yml",
+    # validation-only, written 2026-12-02 (session 9) from the deck by a helper that read no code: 130 in-domain
+    # questions, 70 lookalikes; like the frozen half, scored as figures only (its cases are not printed)
+    "holdout_probe": EVAL_DIR / "public" / "holdout_probe.yml",
 }
 SET_NAMES = ("old", *PUBLIC_SETS)
+# Sets scored as figures only: their cases are never printed or written to the report.
+HIDDEN_SETS = frozenset({"public_frozen", "holdout_probe"})
 SHARED_EXAMPLES = ROOT.parent / "shared" / "eval" / "examples.yml"
 REPORT = ROOT / "var" / "eval-report.json"
 EMERGENCY_WORDING = re.compile(r"911|emergency|poison control|988", re.IGNORECASE)
@@ -236,7 +241,7 @@ def evaluate_public(base_url: str, name: str, headers: dict[str, str] | None = N
     results = run_cases(base_url, [(path.name, case) for case in cases], headers)
     summary = public_set.summarize_public(cases, results)
     report: dict[str, Any] = {"summary": summary, "targets_missed": public_set.missed_targets(summary)}
-    if name != "public_frozen":
+    if name not in HIDDEN_SETS:
         scores = public_set.scores_of(cases, results)
         report["results"] = [{**asdict(s), "text": r.text} for s, r in zip(scores, results, strict=True)]
     return report

@@ -153,11 +153,29 @@ def summarize_public(cases: Sequence[dict[str, Any]], results: Sequence[Result])
         "lookalike_personal_to_staff": _rate(
             sum(r.kind == "handoff" for _, r, _ in personal_lookalikes), len(personal_lookalikes)
         ),
+        "in_domain_misses": _in_domain_misses(in_domain),
         "answered_different_question": _rate(sum(s.different_question for s in answers), len(answers)),
         "answers_given": len(answers),
         "wrong_medicine_answers": sum(r.wrong_drug for r in results),
         "passed": _rate(sum(s.passed for s in scores), len(scores)),
     }
+
+
+def _in_domain_misses(cases: Sequence[tuple[dict[str, Any], Result, PublicScore]]) -> dict[str, int]:
+    """Why in-domain questions failed, by mechanism (figures only, so a hidden set can be read too)."""
+    misses = {"handed_off": 0, "abstained": 0, "other_aspect": 0, "missing_words": 0}
+    for _, result, scored in cases:
+        if scored.passed:
+            continue
+        if result.kind == "handoff":
+            misses["handed_off"] += 1
+        elif not scored.answered:
+            misses["abstained"] += 1
+        elif scored.different_question:
+            misses["other_aspect"] += 1
+        else:
+            misses["missing_words"] += 1
+    return misses
 
 
 def missed_targets(summary: dict[str, Any]) -> list[str]:
