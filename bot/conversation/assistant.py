@@ -35,12 +35,14 @@ from bot.conversation.understanding import (
     GENERAL_INTENT,
     TOPIC_INTENTS,
     asks_for_a_list,
+    class_in_text,
     general_topic_in_text,
     has_content,
     only_names,
     sounds_like_comparison,
     speaks_of_medicines,
     topic_alternatives,
+    topics_in_text,
     which_question,
     yes_or_no,
 )
@@ -65,6 +67,8 @@ SAFETY_FIRST = ("safety_warnings", "pregnancy", "interactions")
 # The aspect model's probability for its best class, a covered topic, to pick the fact of a named medicine when
 # nothing else names the topic (below it, retrieval within the medicine picks).
 GUESS_FLOOR = 0.3
+# What a class of medicines is, and how it works, is said by the class's general fact, not its members' facts.
+CLASS_FACT_TOPICS = ("what_is", "mechanism")
 # How much better a medicine's fact must score than the threshold to override a general-topic intent.
 GENERAL_MARGIN = 0.1
 # A general-topic intent needs a general fact at least this close (off-topic questions score below 0.2, real
@@ -205,6 +209,7 @@ class Assistant:
             self._named_aspect,
             self._answerability,
             self._which,
+            self._class_question,
             self._general_question,
             self._comparison,
             self._topic_answer,
@@ -309,6 +314,27 @@ class Assistant:
             if found:
                 return self._reply_answer(found)
         return None
+
+    def _class_question(self, q: _Question) -> Reply | None:
+        """A class and one topic ("how long do people stay on immune suppressing medicines", "are biologics
+        shots"): the members' facts on it side by side. What a class is, or how it works, is the class's general
+        fact (answered later)."""
+        named = None if q.drugs else class_in_text(q.reading.wording)
+        if named is None:
+            return None
+        drug_class, rest = named
+        topics = [*topics_in_text(rest), *TOPIC_INTENTS.get(q.intent or "", ())]
+        topic = topics[0] if topics else None
+        if topic is None and self.aspects is not None:
+            guess = self.aspects.guess(q.reading)
+            topic = guess.aspect if guess.aspect in DRUG_TOPICS and guess.score >= GUESS_FLOOR else None
+        if topic is None or topic in CLASS_FACT_TOPICS:
+            return None
+        wanted = topic_alternatives(topic)
+        members = [d.id for d in self.kb.medicines() if d.drug_class == drug_class]
+        members = [d for d in members if answers.find_fact(self.kb, d, wanted)]
+        found = answers.compare(self.kb, members, [wanted]) if members else None
+        return self._reply_answer(found) if found else None
 
     def _general_question(self, q: _Question) -> Reply | None:
         return self._general(q) if q.intent == GENERAL_INTENT and not q.drugs else None

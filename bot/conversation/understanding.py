@@ -44,7 +44,7 @@ SAFETY_INTENTS = frozenset(
 )
 
 WORDING_FILE = Path(__file__).resolve().parent / "understanding.yml"
-_TABLES = ("topic_words", "general_words", "which_words")
+_TABLES = ("topic_words", "general_words", "which_words", "class_words")
 _SINGLE = ("comparison", "list_question", "yes_answer", "no_answer", "medicine_words")
 _WORD_LISTS = ("filler", "topic_parts")
 
@@ -60,6 +60,7 @@ class Wording:
     topics: dict[str, re.Pattern[str]]
     general: dict[str, re.Pattern[str]]
     which: dict[str, re.Pattern[str]]
+    classes: dict[str, re.Pattern[str]]  # drug_class -> wording that names the class
     comparison: re.Pattern[str]
     list_question: re.Pattern[str]
     yes: re.Pattern[str]
@@ -108,6 +109,7 @@ def load_wording(path: Path = WORDING_FILE) -> Wording:
         tables["topic_words"],
         tables["general_words"],
         tables["which_words"],
+        tables["class_words"],
         single["comparison"],
         single["list_question"],
         single["yes_answer"],
@@ -149,6 +151,15 @@ def general_topic_in_text(text: str) -> str | None:
 def which_question(text: str) -> str | None:
     """The attribute a "which medicines..." question is about, or None."""
     return next((k for k, p in wording().which.items() if p.search(text)), None)
+
+
+def class_in_text(text: str) -> tuple[str, str] | None:
+    """The class of medicines the text names ("biologics", "immune suppressing medicines"), as a drug_class, and
+    the text without the class's words (so "immune" in "immune suppressants" does not name a topic)."""
+    for key, pattern in wording().classes.items():
+        if pattern.search(text):
+            return key, pattern.sub(" ", text)
+    return None
 
 
 def asks_for_a_list(text: str) -> bool:

@@ -98,7 +98,7 @@ WORD_SETS = (
     "second_dose",
     "large_amount",
 )
-REGEXES = ("persistent", "fever_words", "fever_danger", "pseudo")
+REGEXES = ("persistent", "fever_words", "fever_danger", "pseudo", "alarm_signs")
 _MACRO = re.compile(r"\{([a-z_]+)\}")
 
 

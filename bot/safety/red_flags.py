@@ -74,6 +74,10 @@ class RedFlagMatcher:
             flags.append(RedFlag(category, base.urgency, base.reason, (s, e), kind))
         return sorted(set(flags), key=lambda f: (f.span[0], f.category, f.kind))
 
+    def has_alarm(self, text: str) -> bool:
+        """Whether the text names a weaker emergency sign (the body or the amount in trouble: red_flags.yml)."""
+        return bool(self._data.regexes["alarm_signs"].search(text.lower()))
+
     def has_pseudo(self, text: str) -> bool:
         """Whether the text holds a pseudo-trigger ("swallowed his gum", "my heart skipped a beat")."""
         return bool(self._data.regexes["pseudo"].search(text.lower()))

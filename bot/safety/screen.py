@@ -185,7 +185,14 @@ class SafetyScreen:
             or (bool(signs) and not any(c.startswith("emergency_") for c in categories))
         )
         from_patterns = bool(categories)
-        categories += _intent_categories(intent, confidence, reading, overruled)
+        # The intent or a strong similarity alone makes an emergency only with a weaker emergency sign in the
+        # words (red_flags.yml alarm_signs); without one it is an urgent handoff whose reply says when to call 911.
+        alarmed = self._flags.has_alarm(text)
+        unconfirmed = "emergency_reported" if alarmed else "possible_emergency"
+        if not alarmed and not meets("reported", reading):
+            unconfirmed = ""  # a general question that only sounds alarming is answered
+        from_intent = _intent_categories(intent, confidence, reading, overruled)
+        categories += [c for c in (unconfirmed if c == "emergency_reported" else c for c in from_intent) if c]
         # similarity is a fallback for what the patterns and the intent missed, except a strong emergency where
         # no pattern says what kind of problem it is
         semantic = self.semantic_match(message)
@@ -193,7 +200,7 @@ class SafetyScreen:
             category, score = semantic
             strong = category.startswith("emergency_") and score >= STRONG_EMERGENCY
             if strong and not overruled and not from_patterns:
-                categories.append(category)
+                categories += [category] if alarmed else [unconfirmed] if unconfirmed else []
             elif not categories:
                 # an emergency needs an emergency sign: a message that only sounds like one ("swallowed my gum
                 # while taking my medicine") goes to staff as its closest other kind, if it is close to one

@@ -8,6 +8,8 @@ from bot.knowledge.loader import FactRef
 from bot.retrieval import Hit
 from tests.conftest import FakeVerdict, KeywordScreen, MemoryStore, make_assistant
 
+TOPIC_INTENT = {topics[0]: intent for intent, topics in TOPIC_INTENTS.items()}
+
 
 def _intent_for(ref: FactRef) -> str:
     return next(i for i, topics in TOPIC_INTENTS.items() if ref.fact.topic in topics)
@@ -189,6 +191,31 @@ def test_a_more_urgent_message_after_a_handoff_opens_a_new_ticket(screened):
     first = assistant.respond(Turn("I missed my dose", conversation_id="c4"))
     worse = assistant.respond(Turn("now he has a fever", conversation_id="c4", slot_ticket=first.custom["ticket_id"]))
     assert worse.custom["urgency"] == "urgent" and worse.custom["ticket_id"] != first.custom["ticket_id"]
+
+
+def test_a_possible_emergency_is_urgent_and_says_when_to_call_911(kb, settings):
+    screen = KeywordScreen({"wrong": FakeVerdict("possible_emergency", "urgent", "sounds like an emergency")})
+    reply = make_assistant(kb, settings, MemoryStore(), screen=screen).respond(Turn("something is wrong with him"))
+    assert reply.kind == "handoff" and reply.custom["urgency"] == "urgent"
+    assert "call 911 now" in reply.texts[0] and "trouble breathing" in reply.texts[0]
+    assert not reply.texts[0].startswith("Call 911")
+
+
+@pytest.mark.parametrize(("text", "topic", "present", "absent"), [
+    ("how long do people usually stay on immune suppressing medicines", "duration", ["Methotrexate", "Azathioprine"],
+     ["Dupilumab"]),
+    ("do the biologics need blood work", "monitoring", ["Dupilumab"], ["Methotrexate"]),
+])  # fmt: skip
+def test_a_class_and_a_topic_is_answered_by_the_members_facts(assistant, text, topic, present, absent):
+    reply = assistant.respond(Turn(text, intent=TOPIC_INTENT[topic], confidence=0.9))
+    body = " ".join(reply.texts)
+    assert reply.kind == "answer" and reply.custom["topic"] == topic
+    assert all(p in body for p in present) and not any(a in body for a in absent)
+
+
+def test_what_a_class_is_is_not_answered_by_its_members(assistant):
+    reply = assistant.respond(Turn("what are biologics", intent="ask_what_is", confidence=0.9))
+    assert not any(t.startswith("Dupilumab") for t in reply.texts)
 
 
 def test_handoff_reply_survives_a_failing_store(kb, settings):

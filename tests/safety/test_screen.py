@@ -533,7 +533,10 @@ def test_nlu_training_data_agrees_with_the_screen(screen: SafetyScreen, names: N
 @pytest.mark.parametrize(
     ("text", "intent", "confidence", "expected"),
     [
-        ("something is very wrong with my son", "emergency", 0.95, ("emergency_reported", "emergency", "911")),
+        # the intent alone is an emergency only with an emergency sign in the words; otherwise an urgent handoff
+        ("my son can't catch his breath", "emergency", 0.95, ("emergency_reported", "emergency", "911")),
+        ("something is very wrong with my son", "emergency", 0.95, ("possible_emergency", "urgent", None)),
+        ("she ate a whole pizza after her dupixent shot", "emergency", 0.95, ("possible_emergency", "urgent", None)),
         ("something is very wrong with my son", "emergency", 0.5, None),
         ("my son is acting weird", "report_symptom", 0.9, ("side_effect_now", "routine", None)),
         ("my son is acting weird", "report_symptom", 0.4, None),
@@ -583,20 +586,21 @@ def write_exemplars(path: Path, data: dict[str, Any]) -> Path:
 
 
 def test_semantic_exemplar_catches_what_patterns_miss(tmp_path: Path) -> None:
+    signed, unsigned = "my kid is grey and staring at nothing", "my kid is quiet and staring at nothing"
     exemplars = write_exemplars(
         tmp_path / "ex.yml",
-        {
-            "categories": {"emergency_breathing": ["my kid is quiet and staring at nothing"]},
-            "general": ["what is methotrexate used for"],
-        },
+        {"categories": {"emergency_breathing": [signed, unsigned]}, "general": ["what is methotrexate used for"]},
     )
     encoder = FakeEncoder()
     plain = SafetyScreen(None, exemplars_path=exemplars)
     semantic = SafetyScreen(encoder, exemplars_path=exemplars)
-    text = "my kid is quiet and staring at nothing"
-    assert plain.screen(reading(text), intent=None, confidence=0.0, drugs=[]) is None
-    verdict = semantic.screen(reading(text), intent=None, confidence=0.0, drugs=[])
+    assert plain.screen(reading(signed), intent=None, confidence=0.0, drugs=[]) is None
+    assert plain.screen(reading(unsigned), intent=None, confidence=0.0, drugs=[]) is None
+    verdict = semantic.screen(reading(signed), intent=None, confidence=0.0, drugs=[])
     assert verdict is not None and (verdict.category, verdict.hotline) == ("emergency_breathing", "911")
+    # similarity alone, without an emergency sign in the words ("floppy"), is an urgent handoff
+    verdict = semantic.screen(reading(unsigned), intent=None, confidence=0.0, drugs=[])
+    assert verdict is not None and (verdict.category, verdict.urgency) == ("possible_emergency", "urgent")
     # closer to a general question than to any exemplar: not escalated
     assert semantic.screen(reading("what is methotrexate used for"), intent=None, confidence=0.0, drugs=[]) is None
 
@@ -638,7 +642,7 @@ def test_exemplar_errors_name_file_and_category(tmp_path: Path, data: dict[str, 
 
 def test_shipped_exemplars_cover_every_category() -> None:
     exemplars = load_exemplars(EXEMPLARS_PATH)
-    wanted = {c for c in CATEGORIES if c not in {"emergency_reported"}}
+    wanted = {c for c in CATEGORIES if c not in {"emergency_reported", "possible_emergency"}}  # set by the screen
     assert wanted <= set(exemplars.by_category)
     assert len(exemplars.general) >= 30
 
@@ -882,8 +886,8 @@ def intent_verdict(screen: SafetyScreen, names: NameMatcher, text: str, intent: 
         ("she swallowed her gum right after her rinvoq", False),
         ("he fell asleep in the car lol, he's on dupixent, otherwise he's totally fine", False),
         ("what should we watch for if he ever has anaphylaxis after the shot", False),
-        # nothing speaks against it
-        ("something is very wrong with my son, he's on methotrexate", True),
+        # nothing speaks against it, and it names a sign
+        ("my son is on methotrexate and he is not responding to us", True),
     ],
 )
 def test_an_emergency_intent_needs_the_message_not_to_speak_against_it(
