@@ -35,7 +35,8 @@ from bot.conversation.understanding import (
     GENERAL_INTENT,
     TOPIC_INTENTS,
     asks_for_a_list,
-    class_in_text,
+    class_topic,
+    classes_in_text,
     general_topic_in_text,
     has_content,
     only_names,
@@ -316,19 +317,20 @@ class Assistant:
         return None
 
     def _class_question(self, q: _Question) -> Reply | None:
-        """A class and one topic ("how long do people stay on immune suppressing medicines", "are biologics
+        """One class and one topic ("how long do people stay on immune suppressing medicines", "are biologics
         shots"): the members' facts on it side by side. What a class is, or how it works, is the class's general
-        fact (answered later)."""
-        named = None if q.drugs else class_in_text(q.reading.wording)
-        if named is None:
+        fact (answered later), and so is a topic the class's own name implies ("immune" in "immune suppressants")."""
+        named = [] if q.drugs else classes_in_text(q.reading.wording)
+        if len(named) != 1:
             return None
-        drug_class, rest = named
+        drug_class, words = named[0]
+        rest = q.reading.wording.replace(words, " ")
         topics = [*topics_in_text(rest), *TOPIC_INTENTS.get(q.intent or "", ())]
         topic = topics[0] if topics else None
         if topic is None and self.aspects is not None:
             guess = self.aspects.guess(q.reading)
             topic = guess.aspect if guess.aspect in DRUG_TOPICS and guess.score >= GUESS_FLOOR else None
-        if topic is None or topic in CLASS_FACT_TOPICS:
+        if topic is None or topic in CLASS_FACT_TOPICS or topic == class_topic(drug_class):
             return None
         wanted = topic_alternatives(topic)
         members = [d.id for d in self.kb.medicines() if d.drug_class == drug_class]

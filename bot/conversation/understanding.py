@@ -61,6 +61,7 @@ class Wording:
     general: dict[str, re.Pattern[str]]
     which: dict[str, re.Pattern[str]]
     classes: dict[str, re.Pattern[str]]  # drug_class -> wording that names the class
+    class_topics: dict[str, str]  # drug_class -> the topic its name implies ("immune suppressants": immune)
     comparison: re.Pattern[str]
     list_question: re.Pattern[str]
     yes: re.Pattern[str]
@@ -102,7 +103,12 @@ def load_wording(path: Path = WORDING_FILE) -> Wording:
         if not isinstance(value, str) or not value.split():
             raise WordingError(f"{path.name}: {name}: must be a non-empty string of words")
         words[name] = frozenset(value.split())
-    unknown = set(raw) - set(_TABLES) - set(_SINGLE) - set(_WORD_LISTS)
+    class_topics = {str(k): str(v) for k, v in (raw.get("class_topics") or {}).items()}
+    if bad := {
+        k: v for k, v in class_topics.items() if k not in tables["class_words"] or v not in tables["topic_words"]
+    }:
+        raise WordingError(f"{path.name}: class_topics: unknown class or topic in {bad}")
+    unknown = set(raw) - set(_TABLES) - set(_SINGLE) - set(_WORD_LISTS) - {"class_topics"}
     if unknown:
         raise WordingError(f"{path.name}: unknown table(s) {', '.join(sorted(unknown))}")
     return Wording(
@@ -110,6 +116,7 @@ def load_wording(path: Path = WORDING_FILE) -> Wording:
         tables["general_words"],
         tables["which_words"],
         tables["class_words"],
+        class_topics,
         single["comparison"],
         single["list_question"],
         single["yes_answer"],
@@ -153,13 +160,15 @@ def which_question(text: str) -> str | None:
     return next((k for k, p in wording().which.items() if p.search(text)), None)
 
 
-def class_in_text(text: str) -> tuple[str, str] | None:
-    """The class of medicines the text names ("biologics", "immune suppressing medicines"), as a drug_class, and
-    the text without the class's words (so "immune" in "immune suppressants" does not name a topic)."""
-    for key, pattern in wording().classes.items():
-        if pattern.search(text):
-            return key, pattern.sub(" ", text)
-    return None
+def classes_in_text(text: str) -> list[tuple[str, str]]:
+    """The classes of medicines the text names ("biologics", "immune suppressing medicines"), as (drug_class,
+    the words that named it)."""
+    return [(key, m.group(0)) for key, pattern in wording().classes.items() if (m := pattern.search(text))]
+
+
+def class_topic(drug_class: str) -> str | None:
+    """The topic a class's own name implies (immune suppressants: immune), which its general fact answers."""
+    return wording().class_topics.get(drug_class)
 
 
 def asks_for_a_list(text: str) -> bool:
