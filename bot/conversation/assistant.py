@@ -19,6 +19,7 @@ from bot.conversation.answers import Answer, display_name
 from bot.conversation.aspects import (
     Aspect,
     AspectReader,
+    asked_part,
     aspect_data,
     best_covered,
     facts_naming,
@@ -245,9 +246,20 @@ class Assistant:
     def _named_aspect(self, q: _Question) -> Reply | None:
         """Wording that names an aspect the handouts never cover ("how much does it cost")."""
         aspect = named_aspect(q.reading.text)
+        if aspect is not None and self._covered_topic_rather(q, aspect.id):
+            aspect = None
         if aspect is None and names_one_medicine_twice(q.reading.text, q.reading.mentions):
             aspect = aspect_data().aspects.get("brand_generic")
         return self._uncovered(q, self._asked_drug(q), aspect) if aspect else None
+
+    def _covered_topic_rather(self, q: _Question, aspect: str) -> bool:
+        """The question names a covered topic as well ("does it come as a pill or is it needles") and the aspect
+        model rates that topic above the uncovered aspect whose word it also uses."""
+        if self.aspects is None:
+            return False
+        named = topics_in_text(asked_part(q.reading.wording))
+        scores = self.aspects.guess(q.reading).scores
+        return any(scores.get(t, 0.0) > scores.get(aspect, 0.0) for t in named)
 
     def _answerability(self, q: _Question) -> Reply | None:
         """Answer about a medicine only what its facts cover: an uncovered aspect the model recognises, or an

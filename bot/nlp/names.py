@@ -123,8 +123,10 @@ class NameMatcher:
         chosen = _pick_longest(exact)
         taken = {i for _, s, e in chosen for i in range(s, e)}
         looked_up = [m for m in self._dictionary.find([t.text for t in doc]) if not taken & set(range(m.start, m.end))]
-        dictionary = [self._dictionary_mention(doc, m) for m in _pick_longest_drugs(looked_up)]
-        taken |= {i for m in looked_up for i in range(m.start, m.end)}
+        dictionary = [(m, self._dictionary_mention(doc, m)) for m in _pick_longest_drugs(looked_up)]
+        # a name the dictionary resolves to a medicine the KB lacks may still be a KB name misspelled or inflected
+        # ("cyclosporines" is the dictionary's "cyclosporins"): the fuzzy KB match below may claim it
+        taken |= {i for m in looked_up for i in range(m.start, m.end) if self._known_generic(m)}
         fuzzy = []
         for key_id, start, end in self._fuzzy(doc):
             if taken.intersection(range(start, end)):
@@ -133,8 +135,9 @@ class NameMatcher:
             fuzzy.append((key, start, end, self._distance(key, doc[start:end].text.lower())))
         fuzzy.sort(key=lambda m: (-(m[2] - m[1]), m[3], m[1]))
         picked_fuzzy = _pick_longest([(k, s, e) for k, s, e, _ in fuzzy], presorted=True)
+        claimed = {i for _, s, e in picked_fuzzy for i in range(s, e)}
         mentions = [self._mention(doc, k, s, e, True) for k, s, e in chosen]
-        mentions += dictionary
+        mentions += [mention for m, mention in dictionary if not claimed & set(range(m.start, m.end))]
         mentions += [self._mention(doc, k, s, e, False) for k, s, e in picked_fuzzy]
         mentions.sort(key=lambda m: m.start_char)
         return mentions
@@ -142,6 +145,9 @@ class NameMatcher:
     def drug_ids(self, text: str) -> list[str]:
         """The distinct medicine ids named in the text, in order of first mention."""
         return list(dict.fromkeys(m.drug_id for m in self.find(text)))
+
+    def _known_generic(self, match: DrugMatch) -> bool:
+        return match.generic in (self._kb_generics or {})
 
     def _dictionary_mention(self, doc: Doc, match: DrugMatch) -> Mention:
         span = doc[match.start : match.end]

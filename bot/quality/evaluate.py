@@ -44,6 +44,9 @@ PUBLIC_SETS = {
     # dev-only, written 2026-12-02 (session 7) after the triage work of that session: 90 lookalikes, 40 emergencies,
     # 20 routine or urgent situations; scored once before any change it led to, then tuned on
     "triage_probe": EVAL_DIR / "public" / "triage_probe.yml",
+    # dev-only, written 2026-12-02 (session 9) from the deck by a helper that read no code: 150 in-domain questions
+    # naming their aspect mostly by an idea, 50 uncovered aspects; scored once before the change it led to
+    "aspect_probe": EVAL_DIR / "public" / "aspect_probe.yml",
     # validation-only, written 2026-12-02 (session 9) from the deck by a helper that read no code: 130 in-domain
     # questions, 70 lookalikes; like the frozen half, scored as figures only (its cases are not printed)
     "holdout_probe": EVAL_DIR / "public" / "holdout_probe.yml",

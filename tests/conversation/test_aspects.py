@@ -87,6 +87,30 @@ def test_a_covered_topic_still_answers(kb, settings, store, text, drug, intent):
     assert (reply.kind, reply.custom["drug"], reply.custom["topic"]) == ("answer", drug, topic)
 
 
+@dataclass
+class TwoScores:
+    """An aspect reader that rates one covered topic against one uncovered aspect."""
+
+    scores: dict[str, float]
+
+    def guess(self, reading: Reading) -> Guess:
+        best = max(self.scores, key=lambda k: self.scores[k])
+        return Guess(best, self.scores[best], self.scores)
+
+
+@pytest.mark.parametrize(("administration", "device", "kind"), [(0.44, 0.2, "answer"), (0.2, 0.7, "abstain")])
+def test_a_covered_topic_named_beside_an_uncovered_word_wins_when_the_model_rates_it_higher(
+    kb, settings, store, administration, device, kind
+):
+    assistant = make_assistant(kb, settings, store)
+    assistant.aspects = TwoScores({"administration": administration, "device": device})
+    turn = Turn("does dupixent come as a pill or is it needles?", intent="ask_administration", confidence=0.9)
+    reply = assistant.respond(turn)
+    assert reply.kind == kind
+    if kind == "abstain":
+        assert reply.custom["aspect"] == "device"
+
+
 def test_a_schedule_the_handout_lacks_gets_a_partial_answer_that_says_so(kb, settings, store):
     reply = _with_reader(kb, settings, store, "schedule", 0.9).respond(Turn("adbry, is it weekly or monthly?"))
     text = reply.texts[0]

@@ -72,6 +72,7 @@ def test_the_wording_file_loads() -> None:
         ("interactions: 'interact\\w*'", "interactions: 'interact(\\w*'", "topic_words: interactions: invalid pattern"),
         ("interactions: 'interact\\w*'", "interactions: ''", "topic_words: interactions: the pattern must be"),
         ("comparison:", "comparisons:", "comparison: comparison: the pattern must be"),
+        ("immunosuppressant: immune\n", "immunosuppressant: immunity\n", "class_topics: unknown class or topic"),
     ],
 )
 def test_a_bad_wording_file_names_the_file_table_and_key(tmp_path: Path, replace: str, by: str, message: str) -> None:

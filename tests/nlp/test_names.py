@@ -169,6 +169,13 @@ def test_names_with_the_real_knowledge_base(kb) -> None:  # noqa: ANN001
     ]
 
 
+def test_a_kb_name_inflected_is_not_an_unknown_medicine(kb) -> None:  # noqa: ANN001
+    # the dictionary reads "cyclosporines" as its own "cyclosporins", a generic the KB lacks
+    matcher = NameMatcher(kb.names())
+    assert matcher.drug_ids("what are cyclosporines side effects") == ["cyclosporine"]
+    assert matcher.drug_ids("cyclophosphamide or cyclosporine") == ["unknown:cyclophosphamide", "cyclosporine"]
+
+
 def test_nothing_is_built_at_import_time() -> None:
     code = "import bot.nlp.names, bot.safety.screen, bot.nlp.pipeline as m; print(m.blank_nlp.cache_info().currsize)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
