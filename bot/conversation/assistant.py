@@ -255,9 +255,9 @@ class Assistant:
     def _covered_topic_rather(self, q: _Question, aspect: str) -> bool:
         """The question names a covered topic as well ("does it come as a pill or is it needles") and the aspect
         model rates that topic above the uncovered aspect whose word it also uses."""
-        if self.aspects is None:
-            return False
         named = topics_in_text(asked_part(q.reading.wording))
+        if self.aspects is None or not named:
+            return False
         scores = self.aspects.guess(q.reading).scores
         return any(scores.get(t, 0.0) > scores.get(aspect, 0.0) for t in named)
 
