@@ -131,6 +131,7 @@ def test_a_schedule_the_handout_gives_is_answered(kb, settings, store):
         ("could dupixent be hard on the kidneys", "dupilumab", "organ", "kidneys"),
         ("do people on azathioprine get pimples", "azathioprine", "symptom", "acne"),
         ("is losing hair a thing with mycophenolate", "mycophenolate", "symptom", "hair loss"),
+        ("can prednisone stunt a kid's growth", "systemic_steroids", "symptom", "growth"),
     ],
 )
 def test_an_organ_or_symptom_no_fact_names_is_not_answered(kb, settings, store, text, drug, kind, term):
@@ -162,6 +163,10 @@ def test_wording_that_names_an_uncovered_aspect_abstains_without_a_medicine_too(
         ("what colour are the tablets", "appearance"),
         ("what are the side effects", None),
         ("what does good control look like", None),
+        ("what if you forget a dose", "missed_dose"),
+        ("forgot to give it yesterday, now what", "missed_dose"),
+        ("is it fire and forget, or are there checkups", None),
+        ("should you stay out of the sun on it", "activities"),
     ],
 )
 def test_wording_names_an_uncovered_aspect(text, aspect):

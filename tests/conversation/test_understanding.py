@@ -27,6 +27,12 @@ from bot.conversation.understanding import (
         ("is it safe while breastfeeding", ["pregnancy"]),
         ("how does it work", ["mechanism"]),
         ("tell me about my son", []),
+        # the public's words for a topic, and a word that only looks like one
+        ("what is the downside of it", ["side_effects"]),
+        ("is it a lifelong thing", ["duration"]),
+        ("is it first line or a last resort", ["guidelines"]),
+        ("a paper for my nursing program: how does it work", ["mechanism"]),
+        ("is it safe when nursing a baby", ["pregnancy"]),
     ],
 )
 def test_topics_are_found_in_the_order_they_are_named(text: str, topics: list[str]) -> None:

@@ -366,6 +366,7 @@ MORE_SAFETY: list[tuple[str, str]] = [
     ("routine", "i'm nursing, is adbry ok for me"),
 ]
 MORE_GENERAL: list[str] = [
+    "can someone explain the light switch analogy for these medicines? I totally spaced out in class",
     "can methotrexate cause a fever",
     "what if my son gets a fever while on methotrexate?",
     "I'm on methotrexate, what are the side effects?",
