@@ -384,11 +384,22 @@ def _medicine_categories(
     if known and unknown:
         return ["interaction"]
     words = text.lower().replace("/", " ").split()
-    if len(set(known)) >= 2 and set(words) & _TOGETHER and personal_known:
+    if len(set(known)) >= 2 and _taken_together(text, known_at) and personal_known:
         return ["interaction"]
     if unknown_asked and words and words[0] not in _HOW_TO:
         return ["other_medicine"]
     return []
+
+
+def _taken_together(text: str, known_at: Sequence[int]) -> bool:
+    """Two medicines said together: "both" or "together" anywhere, or a together-word between the first and the
+    last named ("dupixent and rinvoq"), not one elsewhere ("my sister is a nurse and says adbry differs from
+    dupixent")."""
+    words = text.lower().replace("/", " ").split()
+    if {"both", "together", "combine", "mix"} & set(words):
+        return True
+    between = text[min(known_at) : max(known_at)] if len(known_at) >= 2 else text
+    return bool(set(between.lower().replace("/", " ").split()) & _TOGETHER)
 
 
 # Similarity alone is weaker evidence than a pattern: these categories also need a medicine named, and

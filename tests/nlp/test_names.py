@@ -175,6 +175,10 @@ def test_a_kb_name_inflected_is_not_an_unknown_medicine(kb) -> None:  # noqa: AN
     assert matcher.drug_ids("what are cyclosporines side effects") == ["cyclosporine"]
     assert matcher.drug_ids("cyclophosphamide or cyclosporine") == ["unknown:cyclophosphamide", "cyclosporine"]
 
+    # steroid pills and shots by another name are the systemic steroids; a steroid cream is not
+    assert matcher.drug_ids("is a medrol dose pack ok") == ["systemic_steroids"]
+    assert matcher.drug_ids("dexamethasone tablets") == ["systemic_steroids"]
+
 
 def test_nothing_is_built_at_import_time() -> None:
     code = "import bot.nlp.names, bot.safety.screen, bot.nlp.pipeline as m; print(m.blank_nlp.cache_info().currsize)"
