@@ -33,8 +33,7 @@ log = logging.getLogger(__name__)
 
 ASPECTS_FILE = Path(__file__).resolve().parent / "aspects.yml"
 # The NLU's questions about one medicine: more wordings of each covered topic than the facts' paraphrases.
-NLU_DIR = Path(__file__).resolve().parents[2] / "data" / "nlu"
-NLU_FILES = (NLU_DIR / "medicines.yml", NLU_DIR / "paraphrases.yml")
+NLU_FILE = Path(__file__).resolve().parents[2] / "data" / "nlu" / "medicines.yml"
 _ENTITY = re.compile(r"\[([^\]]+)\]\([^)]*\)")  # [Dupixent](drug) -> Dupixent
 
 
@@ -165,11 +164,10 @@ def _mask(text: str, names: NameFinder) -> str:
     return mask_names(text, names.find(text))
 
 
-def nlu_questions(paths: Sequence[Path] = NLU_FILES) -> list[tuple[str, str]]:
+def nlu_questions(path: Path = NLU_FILE) -> list[tuple[str, str]]:
     """(question, topic) of the NLU examples whose intent asks for one knowledge-base topic."""
     found: list[tuple[str, str]] = []
-    blocks = [b for path in paths for b in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []]
-    for block in blocks:
+    for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []:
         topics = TOPIC_INTENTS.get(str(block.get("intent")))
         if topics is None:
             continue
