@@ -69,6 +69,8 @@ SAFETY_FIRST = ("safety_warnings", "pregnancy", "interactions")
 # The aspect model's probability for its best class, a covered topic, to pick the fact of a named medicine when
 # nothing else names the topic (below it, retrieval within the medicine picks).
 GUESS_FLOOR = 0.3
+# A topic intent this confident is taken when the aspect model's best class is its topic (two readers agree).
+HINT_CONFIDENCE = 0.3
 # What a class of medicines is, and how it works, is said by the class's general fact, not its members' facts.
 CLASS_FACT_TOPICS = ("what_is", "mechanism")
 # How much better a medicine's fact must score than the threshold to override a general-topic intent.
@@ -197,11 +199,18 @@ class Assistant:
     # Answers -------------------------------------------------------------------------------------------------
 
     def _question(self, turn: Turn, reading: Reading, drugs: list[str]) -> _Question:
-        intent = turn.intent if turn.confidence >= INTENT_CONFIDENCE else None
+        intent = turn.intent if turn.confidence >= INTENT_CONFIDENCE or self._confirmed(turn, reading) else None
         named = [topic_alternatives(t) for t in reading.topics]
         topics = self._topics(intent, named, turn)
         drug = drugs[0] if drugs else turn.slot_drug if (topics or intent == "inform_drug") else None
         return _Question(turn, reading, intent, drugs, bool(named), topics, drug if drug in self.kb.drugs else None)
+
+    def _confirmed(self, turn: Turn, reading: Reading) -> bool:
+        """A topic intent below the confidence needed, that the aspect model independently rates its best class."""
+        topics = TOPIC_INTENTS.get(turn.intent or "")
+        if topics is None or self.aspects is None or turn.confidence < HINT_CONFIDENCE:
+            return False
+        return self.aspects.guess(reading).aspect in topics
 
     def _answer(self, q: _Question) -> Reply:
         """The first step with a reply answers; the order is the policy."""

@@ -226,3 +226,15 @@ def test_only_the_questions_of_a_message_name_an_aspect_or_organ():
     assert named_term(story) is None
     assert named_term("does cyclosporine hurt the kidneys? asking for my son") is not None
     assert named_term("cyclosporine and the kidneys") is not None  # no question mark: all of it is asked
+
+
+@pytest.mark.parametrize(
+    ("confidence", "model", "topic"),
+    [(0.5, "onset", "onset"), (0.5, "side_effects", "what_is"), (0.1, "onset", "what_is")],
+)
+def test_an_unsure_topic_intent_is_taken_when_the_aspect_model_agrees(kb, settings, store, confidence, model, topic):
+    # the model's score stays below the floor at which it would pick the fact on its own
+    assistant = _with_reader(kb, settings, store, model, 0.2)
+    turn = Turn("dupixent, keep seeing the ads for it on tv", intent="ask_onset", confidence=confidence)
+    reply = assistant.respond(turn)
+    assert (reply.kind, reply.custom["drug"], reply.custom["topic"]) == ("answer", "dupilumab", topic)
