@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from bot.constants import ANSWER_INTENT_CONFIDENCE as INTENT_CONFIDENCE
@@ -114,7 +114,7 @@ class Assistant:
 
     def respond(self, turn: Turn) -> Reply:
         if turn.channel == "sms":
-            turn, more = self._sms_shortcut(turn)
+            turn, more = sms.shortcut(turn)
             if more is not None:
                 return more
         reply = self._respond(turn)
@@ -132,26 +132,6 @@ class Assistant:
             reply.texts, reply.buttons = [short.text], []
             reply.slots.update(sms_more=short.more, choices=short.choices or None)
         return reply
-
-    def _sms_shortcut(self, turn: Turn) -> tuple[Turn, Reply | None]:
-        """SMS "MORE" sends the rest of the last answer; a digit picks one of the numbered choices."""
-        word = turn.text.strip().upper()
-        if word == "MORE" and turn.slot_more:
-            first, rest = sms.split(turn.slot_more)
-            return turn, Reply("continuation", [first], slots={"sms_more": rest})
-        if word.isdigit() and 0 < int(word) <= len(turn.slot_choices):
-            payload = turn.slot_choices[int(word) - 1]
-            intent = re.match(r"/(\w+)", payload)
-            drug = re.search(r'"drug":\s*"(\w+)"', payload)
-            picked = replace(
-                turn,
-                text=payload,
-                intent=intent.group(1) if intent else None,
-                confidence=1.0,
-                entity_drugs=(drug.group(1),) if drug else (),
-            )
-            return picked, None
-        return turn, None
 
     def _respond(self, turn: Turn) -> Reply:
         text = " ".join(turn.text.split())

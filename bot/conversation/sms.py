@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.constants import SMS_LIMIT
 from bot.constants import SMS_MAX_CHOICES as MAX_CHOICES
 from bot.constants import SMS_MORE as MORE
+from bot.conversation.types import Reply, Turn
 
-__all__ = ["MAX_CHOICES", "MORE", "SMS_LIMIT", "SmsForm", "form", "split"]
+__all__ = ["MAX_CHOICES", "MORE", "SMS_LIMIT", "SmsForm", "form", "shortcut", "split"]
 
 
 @dataclass
@@ -49,3 +50,24 @@ def form(texts: list[str], buttons: list[dict[str, str]]) -> SmsForm:
         body = f"{body} Reply {numbered}, or type the name."
     first, rest = split(body)
     return SmsForm(first, rest, [b["payload"] for b in choices])
+
+
+def shortcut(turn: Turn) -> tuple[Turn, Reply | None]:
+    """SMS "MORE" sends the rest of the last answer; a digit picks one of the numbered choices."""
+    word = turn.text.strip().upper()
+    if word == "MORE" and turn.slot_more:
+        first, rest = split(turn.slot_more)
+        return turn, Reply("continuation", [first], slots={"sms_more": rest})
+    if word.isdigit() and 0 < int(word) <= len(turn.slot_choices):
+        payload = turn.slot_choices[int(word) - 1]
+        intent = re.match(r"/(\w+)", payload)
+        drug = re.search(r'"drug":\s*"(\w+)"', payload)
+        picked = replace(
+            turn,
+            text=payload,
+            intent=intent.group(1) if intent else None,
+            confidence=1.0,
+            entity_drugs=(drug.group(1),) if drug else (),
+        )
+        return picked, None
+    return turn, None
