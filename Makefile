@@ -19,7 +19,7 @@ MODEL := models/eczema.tar.gz
 ENCODER := var/models/minilm/model.onnx
 TRAINING := config.yml domain.yml bot/rasa_server/intent_classifier.py $(shell find data -type f -name '*.yml' 2>/dev/null)
 
-.PHONY: help machine setup run run-prod prod-test test lint unit channels validate stories chat eval calibrate nlu-report kb-audit kb-sync bench purge gaps staff-add security deploy-tools deploy-check images clean
+.PHONY: help machine setup run run-prod prod-test test lint unit channels validate stories chat eval calibrate topic-reader nlu-report kb-audit kb-sync bench purge gaps staff-add security deploy-tools deploy-check images clean
 
 help: ## List the targets and where the code is
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -129,6 +129,11 @@ eval: setup $(MODEL) ## End-to-end evaluation through the REST channel (starts t
 nlu-report: setup $(ENCODER) ## 5-fold NLU cross-validation with the per-intent table
 	$(RASA) test nlu --nlu data --config config.yml --cross-validation --folds 5 --out var/results/nlu
 	$(PY) -m bot.quality.nlu_report var/results/nlu
+
+topic-reader: setup $(MODEL) ## Refit the topic reader's weights on the public dev sets (bot/conversation/topics.yml)
+	$(PY) -m bot.quality.topic_fit texts var/topic-texts.json
+	PYTHONPATH=. $(RASA_VENV)/bin/python -m bot.rasa_server.parse_texts $(MODEL) var/topic-texts.json var/topic-rankings.json
+	$(PY) -m bot.quality.topic_fit fit var/topic-rankings.json
 
 calibrate: setup ## Calibrate the retrieval thresholds on tests/eval (writes docs/calibration.md)
 	$(PY) -m bot.quality.calibrate

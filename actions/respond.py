@@ -19,9 +19,13 @@ def turn_from_tracker(tracker: Tracker) -> Turn:
     message = tracker.latest_message or {}
     intent = (message.get("intent") or {}).get("name")
     confidence = float((message.get("intent") or {}).get("confidence") or 0.0)
+    ranking = tuple(
+        (str(r["name"]), float(r.get("confidence") or 0.0))
+        for r in message.get("intent_ranking") or []
+        if isinstance(r, dict) and r.get("name") and r.get("name") != "nlu_fallback"
+    )
     if intent == "nlu_fallback":
-        ranking = [r for r in message.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
-        intent, confidence = (ranking[0]["name"], float(ranking[0]["confidence"])) if ranking else (None, 0.0)
+        intent, confidence = ranking[0] if ranking else (None, 0.0)
     events = tracker.events or []
     channel = tracker.get_latest_input_channel() or "rest"
     metadata = message.get("metadata") or {}
@@ -37,6 +41,7 @@ def turn_from_tracker(tracker: Tracker) -> Turn:
         channel=channel,
         intent=intent,
         confidence=confidence,
+        intent_ranking=ranking,
         entity_drugs=tuple(str(e["value"]) for e in message.get("entities") or [] if e.get("entity") == "drug"),
         slot_drug=tracker.get_slot("drug"),
         slot_topic=tracker.get_slot("topic"),

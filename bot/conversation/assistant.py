@@ -6,11 +6,11 @@ messages and slot events.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from bot.constants import ANSWER_INTENT_CONFIDENCE as INTENT_CONFIDENCE
@@ -29,11 +29,13 @@ from bot.conversation.aspects import (
 )
 from bot.conversation.handoffs import Handoffs
 from bot.conversation.reading import Reading, read
+from bot.conversation.topics import TopicWeights, reranked, weighed_topics
 from bot.conversation.types import NameFinder, Reply, Screen, Searcher, TicketStore, Turn
 from bot.conversation.understanding import (
     CHITCHAT_INTENTS,
     DEFAULT_GENERAL_TOPIC,
     GENERAL_INTENT,
+    SAFETY_FIRST,
     TOPIC_INTENTS,
     asks_for_a_list,
     class_topic,
@@ -56,16 +58,11 @@ log = logging.getLogger(__name__)
 
 MAX_INPUT_CHARS = 2000
 BUTTON_PAYLOAD = re.compile(r'/inform_drug\{"drug":\s*"[a-z_]+"\}')
-# Retrieval must beat the intent's own fact by this much to change the topic.
-RERANK_MARGIN = 0.1
-RERANK_FLOOR = 0.2
 # Retrieval score needed to answer without a confident intent; calibrated on tests/eval by `make calibrate`
 # (docs/calibration.md).
 RETRIEVAL_THRESHOLD = 0.5
 # Within one named medicine the medicine is already right, so a lower score will do (docs/calibration.md).
 DRUG_THRESHOLD = 0.3
-# Topics answered first when a message names several.
-SAFETY_FIRST = ("safety_warnings", "pregnancy", "interactions")
 # The aspect model's probability for its best class, a covered topic, to pick the fact of a named medicine when
 # nothing else names the topic (below it, retrieval within the medicine picks).
 GUESS_FLOOR = 0.3
@@ -95,6 +92,7 @@ class Assistant:
         response_time: Callable[[str, dt.datetime], str],
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
         aspects: AspectReader | None = None,
+        topic_weights: TopicWeights | None = None,
     ) -> None:
         self.kb = kb
         self.settings = settings
@@ -105,6 +103,7 @@ class Assistant:
         self.response_time = response_time
         self.clock = clock
         self.aspects = aspects
+        self.topic_weights = topic_weights
         self.handoffs = Handoffs(store, settings, response_time, clock, self._say)
 
     def _say(self, name: str, turn: Turn, **values: str) -> str:
@@ -185,6 +184,15 @@ class Assistant:
         drug = drugs[0] if drugs else turn.slot_drug if (topics or intent == "inform_drug") else None
         return _Question(turn, reading, intent, drugs, bool(named), topics, drug if drug in self.kb.drugs else None)
 
+    def _weighed(self, q: _Question) -> _Question:
+        """A question about one medicine's topic: the topics the readers' evidence weighs highest."""
+        if not (q.drug and self.topic_weights and self.aspects) or q.intent == "inform_drug":
+            return q
+        if only_names(q.reading.wording):
+            return q  # "Dupixent?": what it is
+        topics = weighed_topics(q.turn, q.reading, q.drug, self.topic_weights, self.aspects, self.retriever)
+        return dataclasses.replace(q, topics_named=True, topics=topics)
+
     def _confirmed(self, turn: Turn, reading: Reading) -> bool:
         """A topic intent below the confidence needed, that the aspect model independently rates its best class."""
         topics = TOPIC_INTENTS.get(turn.intent or "")
@@ -193,8 +201,9 @@ class Assistant:
         return self.aspects.guess(reading).aspect in topics
 
     def _answer(self, q: _Question) -> Reply:
-        """The first step with a reply answers; the order is the policy."""
-        steps = (
+        """The first step with a reply answers; the order is the policy. The readers' evidence on the topic is
+        weighed only for the steps that answer a medicine's topic."""
+        early = (
             self._small_talk,
             self._unknown_medicine,
             self._named_aspect,
@@ -202,16 +211,17 @@ class Assistant:
             self._which,
             self._class_question,
             self._general_question,
+        )
+        late = (
             self._comparison,
             self._topic_answer,
             self._within_medicine,
             self._clarify_bare_topic,
             self._from_retrieval,
         )
-        for step in steps:
-            reply = step(q)
-            if reply is not None:
-                return reply
+        reply = _first_reply(early, q) or _first_reply(late, self._weighed(q))
+        if reply is not None:
+            return reply
         return self._clarify(q.turn, q.topics[0][0]) if q.topics else self._abstain(q.turn, "abstain")
 
     def _small_talk(self, q: _Question) -> Reply | None:
@@ -360,7 +370,7 @@ class Assistant:
             return None
         topics = q.topics
         if not q.topics_named and q.intent in TOPIC_INTENTS:
-            topics = self._rerank(q, q.drug, topics)
+            topics = reranked(q.reading, q.drug, topics, self.retriever)
         found = answers.topic_answer(self.kb, q.drug, topics)
         if found:
             return self._reply_answer(found)
@@ -409,21 +419,6 @@ class Assistant:
         if not named and intent == "inform_drug" and turn.slot_topic:
             return [topic_alternatives(turn.slot_topic)]
         return named
-
-    def _rerank(self, q: _Question, drug: str, topics: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
-        """Check the intent's topic against retrieval within the medicine; a clearly better fact wins."""
-        if self.retriever is None:
-            return topics
-        hits = self.retriever.search(q.reading.masked, drugs=[drug], top_k=20, vectors=q.reading.vectors)
-        if not hits:
-            return topics
-        picked = max((h.score for h in hits if h.ref.fact.topic in topics[0]), default=None)
-        if picked is None:
-            return topics  # the medicine has no fact on the asked topic: say so rather than answer another
-        best = hits[0]
-        if best.ref.fact.topic not in topics[0] and best.score >= RERANK_FLOOR and best.score - picked >= RERANK_MARGIN:
-            return [(best.ref.fact.topic,)]
-        return topics
 
     def _general(self, q: _Question) -> Reply:
         """A general-topic answer: the topic named in the wording, else the closest general fact; a clearly
@@ -475,7 +470,12 @@ class Assistant:
         return Reply("answer", list(found.texts), data, slots=slots)
 
 
-@dataclass(frozen=True)
+def _first_reply(steps: tuple[Callable[[_Question], Reply | None], ...], q: _Question) -> Reply | None:
+    """The reply of the first step that has one; the order is the policy."""
+    return next((reply for step in steps if (reply := step(q)) is not None), None)
+
+
+@dataclasses.dataclass(frozen=True)
 class _Question:
     """What the answer steps know about the message: the turn, its reading, the trusted intent, the medicines
     named (or carried by the NLU), the wanted topics and the medicine the answer is about."""
@@ -484,6 +484,6 @@ class _Question:
     reading: Reading
     intent: str | None  # None below INTENT_CONFIDENCE
     drugs: list[str]
-    topics_named: bool  # the wording names a topic (the intent's topic is then not reranked)
+    topics_named: bool  # the wording names a topic, or the readers' evidence was weighed: no reranking then
     topics: list[tuple[str, ...]]
     drug: str | None

@@ -45,6 +45,7 @@ class RecordingAssistant(Assistant):
 def get_assistant() -> Assistant:
     from bot.conversation.aspects import AspectModel
     from bot.conversation.timed import TimedRetriever, TimedScreen
+    from bot.conversation.topics import topic_weights
     from bot.encoder import get_encoder
     from bot.handoff import clinic_hours
     from bot.handoff.gaps import record_gap
@@ -64,7 +65,9 @@ def get_assistant() -> Assistant:
 
     store = open_store(settings)
     aspects = AspectModel(kb, encoder, names, settings.cache_dir / "aspect-embeddings.npz")
-    assistant = RecordingAssistant(kb, settings, names, screen, retriever, store, response_time, aspects=aspects)
+    assistant = RecordingAssistant(
+        kb, settings, names, screen, retriever, store, response_time, aspects=aspects, topic_weights=topic_weights()
+    )
     assistant.gaps = GapRecorder(partial(record_gap, store))
     assistant.outcomes = OutcomeRecorder(partial(record_outcome, store), lambda: store.clock().date())
     return assistant

@@ -100,6 +100,7 @@ class Turn:
     channel: str = "rest"
     intent: str | None = None
     confidence: float = 0.0
+    intent_ranking: tuple[tuple[str, float], ...] = ()  # the NLU's ranking of intents, most likely first
     entity_drugs: tuple[str, ...] = ()
     slot_drug: str | None = None
     slot_topic: str | None = None

@@ -185,6 +185,10 @@ def yes_or_no(text: str, intent: str | None) -> bool | None:
     return None
 
 
+# Topics answered first when a message names several.
+SAFETY_FIRST = ("safety_warnings", "pregnancy", "interactions")
+
+
 def topic_alternatives(topic: str) -> tuple[str, ...]:
     """A topic with the fallbacks its intent allows (side effects -> boxed warnings)."""
     return next((alts for alts in TOPIC_INTENTS.values() if alts[0] == topic), (topic,))

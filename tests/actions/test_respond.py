@@ -82,6 +82,8 @@ def test_nlu_fallback_takes_the_next_intent_in_the_ranking() -> None:
     ]
     turn = respond.turn_from_tracker(tracker("how quick does it kick in", "nlu_fallback", 0.7, ranking=ranking))
     assert (turn.intent, turn.confidence) == ("ask_onset", 0.28)
+    # the topic reader weighs the whole ranking, without the fallback
+    assert turn.intent_ranking == (("ask_onset", 0.28), ("ask_what_is", 0.2))
     only = respond.turn_from_tracker(tracker("hm", "nlu_fallback", 0.7, ranking=[ranking[0]]))
     assert (only.intent, only.confidence) == (None, 0.0)
 
