@@ -24,7 +24,7 @@ from bot.conversation.assistant import Assistant
 from bot.conversation.reading import Reading, read
 from bot.conversation.types import Turn
 from tests.conftest import make_assistant, name_matcher
-from tests.fakes import HashingEncoder
+from tests.fakes import FixedScores, HashingEncoder
 
 THRESHOLD = aspect_data().threshold
 
@@ -87,23 +87,12 @@ def test_a_covered_topic_still_answers(kb, settings, store, text, drug, intent):
     assert (reply.kind, reply.custom["drug"], reply.custom["topic"]) == ("answer", drug, topic)
 
 
-@dataclass
-class TwoScores:
-    """An aspect reader that rates one covered topic against one uncovered aspect."""
-
-    scores: dict[str, float]
-
-    def guess(self, reading: Reading) -> Guess:
-        best = max(self.scores, key=lambda k: self.scores[k])
-        return Guess(best, self.scores[best], self.scores)
-
-
 @pytest.mark.parametrize(("administration", "device", "kind"), [(0.44, 0.2, "answer"), (0.2, 0.7, "abstain")])
 def test_a_covered_topic_named_beside_an_uncovered_word_wins_when_the_model_rates_it_higher(
     kb, settings, store, administration, device, kind
 ):
     assistant = make_assistant(kb, settings, store)
-    assistant.aspects = TwoScores({"administration": administration, "device": device})
+    assistant.aspects = FixedScores({"administration": administration, "device": device})
     turn = Turn("does dupixent come as a pill or is it needles?", intent="ask_administration", confidence=0.9)
     reply = assistant.respond(turn)
     assert reply.kind == kind

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from bot.conversation.aspects import Guess
-from bot.conversation.reading import Reading
 from bot.conversation.topics import (
     FEATURES,
     Evidence,
@@ -21,15 +18,7 @@ from bot.conversation.topics import (
 from bot.conversation.types import Turn
 from bot.conversation.understanding import TOPIC_INTENTS
 from tests.conftest import make_assistant
-
-
-@dataclass
-class Scores:
-    scores: dict[str, float]
-
-    def guess(self, reading: Reading) -> Guess:
-        best = max(self.scores, key=lambda k: self.scores[k])
-        return Guess(best, self.scores[best], self.scores)
+from tests.fakes import FixedScores
 
 
 def _evidence(**given: object) -> Evidence:
@@ -83,7 +72,7 @@ def test_an_assistant_with_the_topic_reader_answers_the_weighed_topic(kb, settin
     # aspect model read: without the topic reader the story's word decides
     text = "my sister had side effects from her acne pills years ago. with dupixent is it a quick thing?"
     turn = Turn(text, intent="ask_onset", confidence=0.25, intent_ranking=(("ask_onset", 0.25),))
-    reader = Scores({"onset": 0.5, "side_effects": 0.2, "what_is": 0.1})
+    reader = FixedScores({"onset": 0.5, "side_effects": 0.2, "what_is": 0.1})
     plain = make_assistant(kb, settings, store)
     plain.aspects = reader
     assert plain.respond(turn).custom["topic"] == "side_effects"
@@ -95,7 +84,7 @@ def test_an_assistant_with_the_topic_reader_answers_the_weighed_topic(kb, settin
 
 def test_only_names_still_get_what_the_medicine_is(kb, settings, store):
     assistant = make_assistant(kb, settings, store)
-    assistant.aspects = Scores({"onset": 0.5, "what_is": 0.1})
+    assistant.aspects = FixedScores({"onset": 0.5, "what_is": 0.1})
     assistant.topic_weights = TopicWeights(tuple(1.0 for _ in FEATURES), 0.0)
     reply = assistant.respond(Turn("dupixent?"))
     assert reply.custom["topic"] == "what_is"
