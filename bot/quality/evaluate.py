@@ -50,13 +50,14 @@ PUBLIC_SETS = {
     # validation-only, written 2026-12-02 (session 9) from the deck by a helper that read no code: 130 in-domain
     # questions, 70 lookalikes; like the frozen half, scored as figures only (its cases are not printed)
     "holdout_probe": EVAL_DIR / "public" / "holdout_probe.yml",
-    # validation-only, written 2026-12-03 (session 11) from the deck by a helper that read no code: 150 in-domain
-    # questions, 50 uncovered aspects; scored as figures only, first run on the tree before that session's change
+    # dev-only, written 2026-12-03 (session 11) from the deck by a helper that read no code: 150 in-domain
+    # questions, 50 uncovered aspects; scored as figures only on the tree before that session's change and after
+    # the topic reader (README), then opened and tuned on
     "session11_probe": EVAL_DIR / "public" / "session11_probe.yml",
 }
 SET_NAMES = ("old", *PUBLIC_SETS)
 # Sets scored as figures only: their cases are never printed or written to the report.
-HIDDEN_SETS = frozenset({"public_frozen", "holdout_probe", "session11_probe"})
+HIDDEN_SETS = frozenset({"public_frozen", "holdout_probe"})
 SHARED_EXAMPLES = ROOT.parent / "shared" / "eval" / "examples.yml"
 REPORT = ROOT / "var" / "eval-report.json"
 EMERGENCY_WORDING = re.compile(r"911|emergency|poison control|988", re.IGNORECASE)

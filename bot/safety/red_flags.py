@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 _SENTENCE_END = frozenset({".", "?", "!", ";"})
 _CLAUSE_END = _SENTENCE_END | {",", "and", "but", "so", "then"}
 _NEGATION_WINDOW = 3  # words before a sign that a negation reaches (NegEx uses about five; clauses here are short)
+# red_flags.yml: signs of the eczema itself, and the phrase (not a flag) that says a medicine is taken
+_DISEASE_SIGN = "side_effect_now:disease"
+_TAKEN = "side_effect_now:taken"
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,9 @@ class RedFlagMatcher:
             if key == "dose_change" and start > 0 and doc[start - 1].lower_ in self._words["not_a_change_before"]:
                 continue  # "after stopping cyclosporine" is about what happens, not a request to change
             found[(key, start, end)] = None
+        # a sign of the eczema itself is a side effect only where a medicine is said to be taken
+        taken = any(k == _TAKEN for k, _, _ in found)
+        found = {f: None for f in found if f[0] != _TAKEN and (f[0] != _DISEASE_SIGN or taken)}
         spans = [(k, doc[s:e].start_char, doc[s:e].end_char) for k, s, e in found]
         lowered = text.lower()
         pseudo = [m.span() for m in self._data.regexes["pseudo"].finditer(lowered)]
