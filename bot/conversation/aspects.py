@@ -118,6 +118,12 @@ def asked_part(text: str) -> str:
     return " ".join(questions) if questions else text
 
 
+def in_question(text: str, at: int) -> bool:
+    """Whether the character at ``at`` lies in one of the message's questions (anywhere, when it asks none)."""
+    spans = [m.span() for m in _QUESTION.finditer(text)]
+    return not spans or any(start <= at < end for start, end in spans)
+
+
 def named_aspect(text: str) -> Aspect | None:
     """The first uncovered aspect whose wording the text's questions name outright."""
     asked = asked_part(text)

@@ -23,6 +23,7 @@ from bot.conversation.aspects import (
     aspect_data,
     best_covered,
     facts_naming,
+    in_question,
     named_aspect,
     named_term,
     names_one_medicine_twice,
@@ -178,6 +179,10 @@ class Assistant:
     # Answers -------------------------------------------------------------------------------------------------
 
     def _question(self, turn: Turn, reading: Reading, drugs: list[str]) -> _Question:
+        # the medicine a question names comes before one its story names ("we researched dupixent ... how long
+        # before methotrexate kicks in?")
+        asked = {m.drug_id for m in reading.mentions if in_question(reading.text, m.start_char)}
+        drugs = sorted(drugs, key=lambda d: d not in asked)
         intent = turn.intent if turn.confidence >= INTENT_CONFIDENCE or self._confirmed(turn, reading) else None
         named = [topic_alternatives(t) for t in reading.topics]
         topics = self._topics(intent, named, turn)
@@ -282,8 +287,11 @@ class Assistant:
         wanted = [(topic,)]
         if guess.aspect in DRUG_TOPICS and guess.scores.get(topic, 0.0) < guess.score:
             # the term may be named beside the question ("how does it work? I thought it was a cancer drug"):
-            # the fact that names it, then the one the question most likely asks for
-            wanted.append((guess.aspect,))
+            # the fact that names it, then the one the question most likely asks for; that one first when the
+            # model is as sure of it as it must be of an uncovered aspect ("WHAT IS IT ORIGINALLY FOR. ONLY
+            # KIDNEY TRANSPLANT PEOPLE TAKE IT")
+            asked = (guess.aspect,)
+            wanted = [asked, *wanted] if guess.score >= data.threshold else [*wanted, asked]
         found = answers.topic_answer(self.kb, drug, wanted)
         return self._reply_answer(found) if found else None
 

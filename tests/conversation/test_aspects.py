@@ -227,3 +227,11 @@ def test_an_unsure_topic_intent_is_taken_when_the_aspect_model_agrees(kb, settin
     turn = Turn("dupixent, keep seeing the ads for it on tv", intent="ask_onset", confidence=confidence)
     reply = assistant.respond(turn)
     assert (reply.kind, reply.custom["drug"], reply.custom["topic"]) == ("answer", "dupilumab", topic)
+
+
+def test_a_topic_the_model_is_sure_of_comes_before_the_fact_naming_an_organ_of_the_story(kb, settings, store):
+    text = "SANDIMMUNE. WHAT WAS IT MADE FOR FIRST. MY AUNT THINKS ONLY KIDNEY TRANSPLANT PATIENTS GET IT"
+    sure = _with_reader(kb, settings, store, "what_is", THRESHOLD).respond(Turn(text))
+    assert (sure.kind, sure.custom["topic"]) == ("answer", "what_is")
+    unsure = _with_reader(kb, settings, store, "what_is", THRESHOLD - 0.1).respond(Turn(text))
+    assert unsure.kind == "answer" and "kidney" in unsure.texts[0].lower()

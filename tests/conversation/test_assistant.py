@@ -360,3 +360,9 @@ def test_of_several_topics_named_the_boxed_warning_comes_first(assistant):
 ])  # fmt: skip
 def test_a_general_question_must_be_about_the_medicines(assistant, text, kind):
     assert assistant.respond(Turn(text, intent="ask_general", confidence=0.9)).kind == kind
+
+
+def test_the_medicine_a_question_names_comes_before_one_its_story_names(assistant):
+    text = "we read all about rinvoq last year, now the doctor prefers cyclosporine. how fast does cyclosporine work?"
+    reply = assistant.respond(Turn(text, intent="ask_onset", confidence=0.9))
+    assert (reply.kind, reply.custom["drug"], reply.custom["topic"]) == ("answer", "cyclosporine", "onset")
