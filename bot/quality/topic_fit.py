@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import yaml
 from bot.knowledge.schema import DRUG_TOPICS
 from bot.quality.public_set import aspect_matches
 
-DEV_SETS = ("dev", "answer_probe", "fresh_probe", "aspect_probe")
+DEV_SETS = ("dev", "answer_probe", "fresh_probe", "aspect_probe", "session11_probe")
 PUBLIC_DIR = Path(__file__).resolve().parents[2] / "tests" / "eval" / "public"
 C = 1.0  # regularisation: the default; leave-one-set-out accuracy was flat from 0.3 to 3
 
@@ -93,12 +94,13 @@ def fit(rankings_file: Path, out: Path) -> None:
         held_out.append(f"{name} {right}/{total}")
     model = _fit(rows)
     weights = {f: round(float(w), 4) for f, w in zip(FEATURES, model.coef_[0], strict=True)}
-    header = (
-        "# The topic reader's weights (bot/conversation/topics.py), written by `make topic-reader`: a logistic\n"
-        f"# regression over (question, topic) pairs of the public dev sets ({', '.join(DEV_SETS)}; {len(rows)}\n"
-        f"# questions naming a medicine), fitted {dt.date.today().isoformat()}. Each dev set scored by the weights\n"
-        f"# fitted on the other three: {', '.join(held_out)}.\n"
+    about = (
+        "The topic reader's weights (bot/conversation/topics.py), written by `make topic-reader`: a logistic regression"
+        f" over (question, topic) pairs of the public dev sets ({', '.join(DEV_SETS)}; {len(rows)} questions naming a"
+        f" medicine), fitted {dt.date.today().isoformat()}. Each dev set scored by the weights fitted on the others:"
+        f" {', '.join(held_out)}."
     )
+    header = textwrap.indent(textwrap.fill(about, width=116), "# ") + "\n"
     body = yaml.safe_dump({"weights": weights, "intercept": round(float(model.intercept_[0]), 4)}, sort_keys=False)
     out.write_text(header + body, encoding="utf-8")
     print(header + body)
