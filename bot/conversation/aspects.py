@@ -124,6 +124,13 @@ def in_question(text: str, at: int) -> bool:
     return not spans or any(start <= at < end for start, end in spans)
 
 
+def asked_first(reading: Reading, drugs: Sequence[str]) -> list[str]:
+    """The medicines a question names before those only its story names ("we researched dupixent ... how long
+    before methotrexate kicks in?"); otherwise in the order given."""
+    asked = {m.drug_id for m in reading.mentions if in_question(reading.text, m.start_char)}
+    return sorted(drugs, key=lambda d: d not in asked)
+
+
 def named_aspect(text: str) -> Aspect | None:
     """The first uncovered aspect whose wording the text's questions name outright."""
     asked = asked_part(text)

@@ -19,11 +19,11 @@ from bot.conversation.answers import Answer, display_name
 from bot.conversation.aspects import (
     Aspect,
     AspectReader,
+    asked_first,
     asked_part,
     aspect_data,
     best_covered,
     facts_naming,
-    in_question,
     named_aspect,
     named_term,
     names_one_medicine_twice,
@@ -179,10 +179,7 @@ class Assistant:
     # Answers -------------------------------------------------------------------------------------------------
 
     def _question(self, turn: Turn, reading: Reading, drugs: list[str]) -> _Question:
-        # the medicine a question names comes before one its story names ("we researched dupixent ... how long
-        # before methotrexate kicks in?")
-        asked = {m.drug_id for m in reading.mentions if in_question(reading.text, m.start_char)}
-        drugs = sorted(drugs, key=lambda d: d not in asked)
+        drugs = asked_first(reading, drugs)
         intent = turn.intent if turn.confidence >= INTENT_CONFIDENCE or self._confirmed(turn, reading) else None
         named = [topic_alternatives(t) for t in reading.topics]
         topics = self._topics(intent, named, turn)

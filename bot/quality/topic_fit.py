@@ -43,7 +43,7 @@ def text_of(case: dict[str, Any]) -> str:
 
 def _rows(rankings: dict[str, list[tuple[str, float]]]) -> list[tuple[str, dict[str, Any], Any]]:
     """(set, case, evidence) for each dev question that names a covered medicine."""
-    from bot.conversation.aspects import AspectModel
+    from bot.conversation.aspects import AspectModel, asked_first
     from bot.conversation.reading import read
     from bot.conversation.topics import gather
     from bot.encoder import get_encoder
@@ -60,7 +60,7 @@ def _rows(rankings: dict[str, list[tuple[str, float]]]) -> list[tuple[str, dict[
     for name, case in dev_questions():
         text = text_of(case)
         reading = read(text, names)
-        known = [d for d in reading.known if d in kb.drugs]
+        known = asked_first(reading, [d for d in reading.known if d in kb.drugs])
         if known:
             rows.append((name, case, gather(reading, known[0], rankings[text], aspects, retriever)))
     return rows
