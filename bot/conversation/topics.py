@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,8 +50,11 @@ class Evidence:
     question_words: Sequence[str]  # topics the message's questions name, in order
     retrieval: Mapping[str, float]  # topic -> best score within the medicine
 
+    @cached_property
+    def retrieval_best(self) -> str | None:
+        return max(self.retrieval, key=lambda t: self.retrieval[t]) if self.retrieval else None
+
     def features(self, topic: str) -> list[float]:
-        best = max(self.retrieval, key=lambda t: self.retrieval[t]) if self.retrieval else None
         return [
             float(self.aspect_scores.get(topic, 0.0)),
             float(self.intent_scores.get(topic, 0.0)),
@@ -60,7 +63,7 @@ class Evidence:
             float(topic in self.question_words),
             float(bool(self.question_words) and self.question_words[0] == topic),
             float(self.retrieval.get(topic, 0.0)),
-            float(best == topic),
+            float(self.retrieval_best == topic),
         ]
 
 
@@ -96,7 +99,10 @@ def load_weights(path: Path = WEIGHTS_FILE) -> TopicWeights:
     weights = raw.get("weights") or {}
     if set(weights) != set(FEATURES):
         raise TopicsFileError(f"{path.name}: weights must name exactly {', '.join(FEATURES)}")
-    return TopicWeights(tuple(float(weights[f]) for f in FEATURES), float(raw["intercept"]))
+    try:
+        return TopicWeights(tuple(float(weights[f]) for f in FEATURES), float(raw["intercept"]))
+    except (KeyError, TypeError, ValueError) as error:
+        raise TopicsFileError(f"{path.name}: needs a number for the intercept and for each weight ({error})") from error
 
 
 @lru_cache(maxsize=1)

@@ -67,6 +67,17 @@ def test_a_weights_file_missing_a_feature_is_refused(tmp_path: Path):
         load_weights(path)
 
 
+def test_a_weights_file_without_an_intercept_is_refused_by_name(tmp_path: Path):
+    path = tmp_path / "topics.yml"
+    weights = "\n".join(f"  {name}: 1.0" for name in FEATURES)
+    path.write_text(f"weights:\n{weights}\n")
+    with pytest.raises(TopicsFileError, match="intercept"):
+        load_weights(path)
+    path.write_text(f"weights:\n{weights}\nintercept: high\n")
+    with pytest.raises(TopicsFileError, match="intercept"):
+        load_weights(path)
+
+
 def test_an_assistant_with_the_topic_reader_answers_the_weighed_topic(kb, settings, store):
     # the story names side effects; the question asks how soon it works, which both the unsure intent and the
     # aspect model read: without the topic reader the story's word decides
