@@ -254,13 +254,16 @@ class Assistant:
         return self._uncovered(q, self._asked_drug(q), aspect) if aspect else None
 
     def _covered_topic_rather(self, q: _Question, aspect: str) -> bool:
-        """The question names a covered topic as well ("does it come as a pill or is it needles") and the aspect
-        model rates that topic above the uncovered aspect whose word it also uses."""
-        named = topics_in_text(asked_part(q.reading.wording))
-        if self.aspects is None or not named:
+        """The aspect model rates a covered topic above the uncovered aspect whose word the question uses: a topic
+        the question names as well ("does it come as a pill or is it needles"), or its best class when it is
+        confident of it ("something you swallow or a needle thing")."""
+        if self.aspects is None:
             return False
-        scores = self.aspects.guess(q.reading).scores
-        return any(scores.get(t, 0.0) > scores.get(aspect, 0.0) for t in named)
+        guess = self.aspects.guess(q.reading)
+        if guess.aspect in DRUG_TOPICS and guess.score >= GUESS_FLOOR:
+            return True
+        named = topics_in_text(asked_part(q.reading.wording))
+        return any(guess.scores.get(t, 0.0) > guess.scores.get(aspect, 0.0) for t in named)
 
     def _answerability(self, q: _Question) -> Reply | None:
         """Answer about a medicine only what its facts cover: an uncovered aspect the model recognises, or an

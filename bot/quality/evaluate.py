@@ -54,6 +54,10 @@ PUBLIC_SETS = {
     # questions, 50 uncovered aspects; scored as figures only on the tree before that session's change and after
     # the topic reader (README), then opened and tuned on
     "session11_probe": EVAL_DIR / "public" / "session11_probe.yml",
+    # dev-only, written 2026-12-04 (session 13) from the deck by a helper that read no code: 160 in-domain
+    # questions, 40 uncovered aspects; scored as figures only on the tree the session started from (README), then
+    # opened
+    "session13_probe": EVAL_DIR / "public" / "session13_probe.yml",
 }
 SET_NAMES = ("old", *PUBLIC_SETS)
 # Sets scored as figures only: their cases are never printed or written to the report.
