@@ -100,6 +100,19 @@ def test_a_covered_topic_named_beside_an_uncovered_word_wins_when_the_model_rate
         assert reply.custom["aspect"] == "device"
 
 
+@pytest.mark.parametrize(("administration", "device", "kind"), [(0.41, 0.16, "answer"), (0.25, 0.15, "abstain")])
+def test_an_uncovered_word_yields_to_a_covered_topic_the_model_is_confident_of(
+    kb, settings, store, administration, device, kind
+):
+    assistant = make_assistant(kb, settings, store)
+    assistant.aspects = FixedScores({"administration": administration, "device": device})
+    reply = assistant.respond(Turn("dupixent: is it something you chew or a needle thing"))
+    assert reply.kind == kind
+    assert reply.custom.get("topic" if kind == "answer" else "aspect") == (
+        "administration" if kind == "answer" else "device"
+    )
+
+
 def test_a_schedule_the_handout_lacks_gets_a_partial_answer_that_says_so(kb, settings, store):
     reply = _with_reader(kb, settings, store, "schedule", 0.9).respond(Turn("adbry, is it weekly or monthly?"))
     text = reply.texts[0]

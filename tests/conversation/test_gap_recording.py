@@ -12,6 +12,7 @@ from bot.conversation.types import Reply, Turn
 from bot.handoff.gaps import Gap, record_gap, top_gaps
 from bot.handoff.sqlite import SqliteHandoffStore
 from tests.conftest import KeywordScreen, MemoryStore, name_matcher
+from tests.fakes import FixedScores
 
 
 def recording(kb, settings, record) -> RecordingAssistant:  # noqa: ANN001
@@ -80,6 +81,7 @@ def test_the_service_wires_the_recorder_to_the_handoff_store(monkeypatch, tmp_pa
     monkeypatch.setattr("bot.encoder.get_encoder", lambda: None)
     monkeypatch.setattr("bot.conversation.timed.TimedRetriever", lambda *args: None)
     monkeypatch.setattr("bot.conversation.timed.TimedScreen", lambda *args, **kwargs: KeywordScreen())
+    monkeypatch.setattr("bot.conversation.aspects.AspectModel", lambda *args: FixedScores({"alcohol": 0.9}))
     service.get_assistant.cache_clear()
     try:
         assistant = service.get_assistant()

@@ -12,6 +12,7 @@ from bot.conversation.types import Turn
 from bot.handoff.outcomes import OutcomeRecorder, outcomes_per_day
 from bot.handoff.sqlite import SqliteHandoffStore
 from tests.conftest import FakeVerdict, KeywordScreen, MemoryStore, name_matcher
+from tests.fakes import FixedScores
 
 TODAY = date(2026, 11, 25)
 
@@ -71,6 +72,7 @@ def test_the_service_records_outcomes_in_the_handoff_store(monkeypatch, tmp_path
     monkeypatch.setattr("bot.encoder.get_encoder", lambda: None)
     monkeypatch.setattr("bot.conversation.timed.TimedRetriever", lambda *args: None)
     monkeypatch.setattr("bot.conversation.timed.TimedScreen", lambda *args, **kwargs: KeywordScreen())
+    monkeypatch.setattr("bot.conversation.aspects.AspectModel", lambda *args: FixedScores({"alcohol": 0.9}))
     service.get_assistant.cache_clear()
     try:
         assistant = service.get_assistant()
