@@ -98,6 +98,8 @@ def test_names_misspellings_match_fuzzily(names: NameMatcher, text: str, drug_id
         "my period cycle is late",
         "what other things should I know",
         "I never feel better",
+        "a question about these medicines in general",
+        "is the handout in english",
     ],
 )
 def test_names_ordinary_words_are_never_a_clinic_medicine(names: NameMatcher, text: str) -> None:
