@@ -162,7 +162,12 @@ class NotMedicines:
 @cache
 def not_medicines(path: Path = NOT_MEDICINES_PATH) -> NotMedicines:
     words = parse_section(Words, read_yaml(path), path, "lexicons")
-    check_names(path, "lexicon", words, ("classes_and_body_substances", "named_in_answers", "generic_words"))
+    check_names(
+        path,
+        "lexicon",
+        words,
+        ("classes_and_body_substances", "named_in_answers", "ordinary_words_and_names", "generic_words"),
+    )
     for name, lexicon in words.items():
         check_words(path, f"lexicon {name!r}", lexicon.words, single_token=name == "generic_words")
     generic = frozenset(w.lower() for w in words["generic_words"].words)

@@ -64,6 +64,8 @@ def test_dictionary_names_of_kb_medicines_stay_kb_medicines(names: NameMatcher, 
         "water, coffee, pizza and gum",
         "I asked the doctor about it this morning",
         "caps lock is on, sorry",
+        "are generics cheaper than the brand",
+        "my daughter camila wants to know",
     ],
 )
 def test_dictionary_ordinary_words_and_classes_are_not_medicines(names: NameMatcher, text: str) -> None:
