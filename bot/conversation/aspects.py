@@ -109,18 +109,32 @@ def aspect_data() -> AspectData:
 
 
 _QUESTION = re.compile(r"[^.!?]*\?+")
+_SENTENCE = re.compile(r"[^.!?\n]+")
+# A sentence that opens like a question, for messages that ask without a "?" ("... all the time. is dupixent like
+# that too or no").
+_ASKING = re.compile(
+    r"\s*(?:(?:and|so|but|also|ok|okay|like|then)\W+)*(?:is|are|was|were|do|does|did|can|could|will|would|should"
+    r"|has|have|how|what|whats|what's|when|where|which|who|why)\b",
+    re.IGNORECASE,
+)
+
+
+def question_spans(text: str) -> list[tuple[int, int]]:
+    """Where the message's questions are: sentences ending in "?", else sentences that open like a question."""
+    spans = [m.span() for m in _QUESTION.finditer(text)]
+    return spans or [m.span() for m in _SENTENCE.finditer(text) if _ASKING.match(m.group())]
 
 
 def asked_part(text: str) -> str:
-    """The message's questions (sentences ending in "?"), else all of it: an organ or an aspect named in the
-    story around a question ("my mom takes pills for her heart. does cyclosporine interact ...?") is not asked."""
-    questions = _QUESTION.findall(text)
-    return " ".join(questions) if questions else text
+    """The message's questions, else all of it: an organ or an aspect named in the story around a question ("my mom
+    takes pills for her heart. does cyclosporine interact ...") is not asked."""
+    spans = question_spans(text)
+    return " ".join(text[start:end] for start, end in spans) if spans else text
 
 
 def in_question(text: str, at: int) -> bool:
     """Whether the character at ``at`` lies in one of the message's questions (anywhere, when it asks none)."""
-    spans = [m.span() for m in _QUESTION.finditer(text)]
+    spans = question_spans(text)
     return not spans or any(start <= at < end for start, end in spans)
 
 

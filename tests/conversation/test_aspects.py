@@ -227,7 +227,14 @@ def test_only_the_questions_of_a_message_name_an_aspect_or_organ():
     assert asked_part(story) == " Is cyclosporine hard on other medicines?"
     assert named_term(story) is None
     assert named_term("does cyclosporine hurt the kidneys? asking for my son") is not None
-    assert named_term("cyclosporine and the kidneys") is not None  # no question mark: all of it is asked
+    assert named_term("cyclosporine and the kidneys") is not None  # no question: all of it is asked
+
+
+def test_a_sentence_that_opens_like_a_question_is_asked_without_a_question_mark():
+    story = "My mom takes pills for her heart and her kidneys. so does cyclosporine mess with other meds"
+    assert asked_part(story) == " so does cyclosporine mess with other meds"
+    assert named_term(story) is None
+    assert named_term("my son has eczema. can cyclosporine hurt the kidneys") is not None
 
 
 @pytest.mark.parametrize(
@@ -243,7 +250,8 @@ def test_an_unsure_topic_intent_is_taken_when_the_aspect_model_agrees(kb, settin
 
 
 def test_a_topic_the_model_is_sure_of_comes_before_the_fact_naming_an_organ_of_the_story(kb, settings, store):
-    text = "SANDIMMUNE. WHAT WAS IT MADE FOR FIRST. MY AUNT THINKS ONLY KIDNEY TRANSPLANT PATIENTS GET IT"
+    # no sentence opens like a question, so all of it is asked and the story's organ is named
+    text = "SANDIMMUNE. ORIGINALLY MADE FOR WHAT. MY AUNT THINKS ONLY KIDNEY TRANSPLANT PATIENTS GET IT"
     sure = _with_reader(kb, settings, store, "what_is", THRESHOLD).respond(Turn(text))
     assert (sure.kind, sure.custom["topic"]) == ("answer", "what_is")
     unsure = _with_reader(kb, settings, store, "what_is", THRESHOLD - 0.1).respond(Turn(text))
