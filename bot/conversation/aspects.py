@@ -20,7 +20,12 @@ import numpy as np
 import yaml
 
 from bot.conversation.reading import mask_names
-from bot.conversation.understanding import TOPIC_INTENTS, compile_pattern, sounds_like_comparison
+from bot.conversation.understanding import (
+    TOPIC_INTENTS,
+    compile_pattern,
+    opens_like_a_question,
+    sounds_like_comparison,
+)
 from bot.encoder import Encoder
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.schema import GENERAL, Fact
@@ -110,19 +115,12 @@ def aspect_data() -> AspectData:
 
 _QUESTION = re.compile(r"[^.!?]*\?+")
 _SENTENCE = re.compile(r"[^.!?\n]+")
-# A sentence that opens like a question, for messages that ask without a "?" ("... all the time. is dupixent like
-# that too or no").
-_ASKING = re.compile(
-    r"\s*(?:(?:and|so|but|also|ok|okay|like|then)\W+)*(?:is|are|was|were|do|does|did|can|could|will|would|should"
-    r"|has|have|how|what|whats|what's|when|where|which|who|why)\b",
-    re.IGNORECASE,
-)
 
 
 def question_spans(text: str) -> list[tuple[int, int]]:
     """Where the message's questions are: sentences ending in "?", else sentences that open like a question."""
     spans = [m.span() for m in _QUESTION.finditer(text)]
-    return spans or [m.span() for m in _SENTENCE.finditer(text) if _ASKING.match(m.group())]
+    return spans or [m.span() for m in _SENTENCE.finditer(text) if opens_like_a_question(m.group())]
 
 
 def asked_part(text: str) -> str:

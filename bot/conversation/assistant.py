@@ -259,11 +259,11 @@ class Assistant:
         confident of it ("something you swallow or a needle thing")."""
         if self.aspects is None:
             return False
-        guess = self.aspects.guess(q.reading)
-        if guess.aspect in DRUG_TOPICS and guess.score >= GUESS_FLOOR:
+        if self._confident_topic(q) is not None:
             return True
+        scores = self.aspects.guess(q.reading).scores
         named = topics_in_text(asked_part(q.reading.wording))
-        return any(guess.scores.get(t, 0.0) > guess.scores.get(aspect, 0.0) for t in named)
+        return any(scores.get(t, 0.0) > scores.get(aspect, 0.0) for t in named)
 
     def _answerability(self, q: _Question) -> Reply | None:
         """Answer about a medicine only what its facts cover: an uncovered aspect the model recognises, or an
@@ -295,14 +295,17 @@ class Assistant:
         found = answers.topic_answer(self.kb, drug, wanted)
         return self._reply_answer(found) if found else None
 
-    def _guessed(self, q: _Question, drug: str) -> Answer | None:
-        """The medicine's fact on the topic the aspect model is confident the question asks about."""
+    def _confident_topic(self, q: _Question) -> str | None:
+        """The knowledge-base topic the aspect model is confident the question asks about, if any."""
         if self.aspects is None:
             return None
         guess = self.aspects.guess(q.reading)
-        if guess.aspect not in DRUG_TOPICS or guess.score < GUESS_FLOOR:
-            return None
-        return answers.topic_answer(self.kb, drug, [topic_alternatives(guess.aspect)])
+        return guess.aspect if guess.aspect in DRUG_TOPICS and guess.score >= GUESS_FLOOR else None
+
+    def _guessed(self, q: _Question, drug: str) -> Answer | None:
+        """The medicine's fact on the topic the aspect model is confident the question asks about."""
+        topic = self._confident_topic(q)
+        return answers.topic_answer(self.kb, drug, [topic_alternatives(topic)]) if topic else None
 
     def _asked_drug(self, q: _Question) -> str | None:
         """The medicine a question is about: named, else carried over from the conversation."""
@@ -345,10 +348,7 @@ class Assistant:
         drug_class, words = named[0]
         rest = q.reading.wording.replace(words, " ")
         topics = [*topics_in_text(rest), *TOPIC_INTENTS.get(q.intent or "", ())]
-        topic = topics[0] if topics else None
-        if topic is None and self.aspects is not None:
-            guess = self.aspects.guess(q.reading)
-            topic = guess.aspect if guess.aspect in DRUG_TOPICS and guess.score >= GUESS_FLOOR else None
+        topic = topics[0] if topics else self._confident_topic(q)
         if topic is None or topic in CLASS_FACT_TOPICS or topic == class_topic(drug_class):
             return None
         wanted = topic_alternatives(topic)

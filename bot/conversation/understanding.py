@@ -45,7 +45,7 @@ SAFETY_INTENTS = frozenset(
 
 WORDING_FILE = Path(__file__).resolve().parent / "understanding.yml"
 _TABLES = ("topic_words", "general_words", "which_words", "class_words")
-_SINGLE = ("comparison", "list_question", "yes_answer", "no_answer", "medicine_words")
+_SINGLE = ("comparison", "list_question", "yes_answer", "no_answer", "medicine_words", "question_opening")
 _WORD_LISTS = ("filler", "topic_parts")
 
 
@@ -67,6 +67,7 @@ class Wording:
     yes: re.Pattern[str]
     no: re.Pattern[str]
     medicines: re.Pattern[str]
+    question_opening: re.Pattern[str]
     filler: frozenset[str]
     topic_parts: frozenset[str]
 
@@ -122,6 +123,7 @@ def load_wording(path: Path = WORDING_FILE) -> Wording:
         single["yes_answer"],
         single["no_answer"],
         single["medicine_words"],
+        single["question_opening"],
         words["filler"],
         words["topic_parts"],
     )
@@ -169,6 +171,11 @@ def classes_in_text(text: str) -> list[tuple[str, str]]:
 def class_topic(drug_class: str) -> str | None:
     """The topic a class's own name implies (immune suppressants: immune), which its general fact answers."""
     return wording().class_topics.get(drug_class)
+
+
+def opens_like_a_question(sentence: str) -> bool:
+    """A sentence worded as a question, for messages that ask without a "?" ("is dupixent like that too or no")."""
+    return bool(wording().question_opening.search(sentence))
 
 
 def asks_for_a_list(text: str) -> bool:
