@@ -58,6 +58,10 @@ PUBLIC_SETS = {
     # questions, 40 uncovered aspects; scored as figures only on the tree the session started from (README), then
     # opened
     "session13_probe": EVAL_DIR / "public" / "session13_probe.yml",
+    # dev-only, written 2026-12-04 (session 14) from the deck by a helper that read no code: 150 in-domain
+    # questions, 50 uncovered aspects; scored as figures only on the tree the session started from (README), then
+    # opened
+    "session14_probe": EVAL_DIR / "public" / "session14_probe.yml",
 }
 SET_NAMES = ("old", *PUBLIC_SETS)
 # Sets scored as figures only: their cases are never printed or written to the report.
